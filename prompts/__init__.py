@@ -1,0 +1,1 @@
+"""Prompt templates, stored as data files next to this module."""

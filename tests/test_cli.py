@@ -1,0 +1,105 @@
+"""The real ``sanad`` command in a subprocess, on the embedded store and on a ``chroma run`` server."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import SEED
+
+pytestmark = pytest.mark.slow
+
+
+def _run(exe, *args, env):
+    return subprocess.run([exe, *args], capture_output=True, text=True, env=env, timeout=600)
+
+
+def _env(data_dir, **extra):
+    return {**os.environ, "SANAD_DATA_DIR": str(data_dir), **extra}
+
+
+def test_ingest_reports_and_exits_nonzero_on_rejections_then_is_idempotent(sanad_exe, data_dir, tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    shutil.copy(SEED, docs / "seed.md")
+    (docs / "notes.txt").write_bytes("عنوان\nخبر قصير عن افتتاح معرض الكتاب في الرياض.".encode("cp1256"))
+    (docs / "blob.html").write_bytes(b"\x00\xff\x00binary")
+    env = _env(data_dir)
+
+    first = _run(sanad_exe, "ingest", str(docs), "--source", "Test feed", env=env)
+    assert first.returncode == 1, first.stderr
+    assert "rejected: " in first.stderr and "blob.html" in first.stderr and "binary" in first.stderr
+    assert "2 added, 0 updated, 0 unchanged, 0 duplicates, 1 rejected" in first.stdout
+    assert "passages/s" in first.stdout
+
+    (docs / "blob.html").unlink()
+    again = _run(sanad_exe, "ingest", str(docs), "--quiet", "--source", "Test feed", env=env)
+    assert again.returncode == 0, again.stderr
+    assert "0 added, 0 updated, 2 unchanged" in again.stdout and "0 written" in again.stdout
+
+    stats = _run(sanad_exe, "stats", env=env)
+    assert stats.returncode == 0, stats.stderr
+    assert "articles:        2" in stats.stdout and "languages:       ar 2" in stats.stdout
+    assert "multilingual-e5-small" in stats.stdout and str(data_dir.resolve()) in stats.stdout
+
+
+def test_invalid_settings_and_missing_paths_are_clear_errors(sanad_exe, data_dir):
+    bad = _run(sanad_exe, "stats", env=_env(data_dir, SANAD_CHUNK_WORDS="5"))
+    assert bad.returncode != 0 and "Invalid settings" in bad.stderr and "chunk_words" in bad.stderr
+    missing = _run(sanad_exe, "ingest", "/nonexistent/dir", "--quiet", env=_env(data_dir))
+    assert missing.returncode == 1 and "no such file or folder" in missing.stderr
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def chroma_server(tmp_path):
+    """A real ``chroma run`` server on 127.0.0.1, stopped after the test."""
+    port = _free_port()
+    chroma = Path(sys.executable).parent / "chroma"
+    proc = subprocess.Popen(
+        [str(chroma), "run", "--path", str(tmp_path / "server"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        pytest.fail("chroma run did not start within 60 s")
+    yield port
+    proc.terminate()
+    proc.wait(timeout=30)
+
+
+def test_ingest_and_stats_against_a_chroma_server(sanad_exe, data_dir, chroma_server, tmp_path):
+    env = _env(data_dir, SANAD_CHROMA_HOST="127.0.0.1", SANAD_CHROMA_PORT=str(chroma_server))
+    result = _run(sanad_exe, "ingest", str(SEED), "--quiet", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "1 added" in result.stdout
+    stats = _run(sanad_exe, "stats", env=env)
+    assert f"Chroma server 127.0.0.1:{chroma_server}" in stats.stdout and "articles:        1" in stats.stdout
+    assert not (data_dir / "chroma").exists()  # nothing went to the embedded store
+
+
+def test_an_unreachable_chroma_server_is_a_clear_error(sanad_exe, data_dir):
+    env = _env(data_dir, SANAD_CHROMA_HOST="127.0.0.1", SANAD_CHROMA_PORT=str(_free_port()))
+    result = _run(sanad_exe, "stats", env=env)
+    assert result.returncode == 1
+    assert "Cannot reach the Chroma server" in result.stderr and "Traceback" not in result.stderr

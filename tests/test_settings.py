@@ -1,0 +1,23 @@
+import re
+
+import pytest
+from pydantic import ValidationError
+
+from settings import Settings
+from tests.conftest import ROOT
+
+
+def test_every_setting_is_documented_in_the_readme():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^\| `(SANAD_[A-Z_]+)` \|", readme, flags=re.M))
+    assert documented == {f"SANAD_{name.upper()}" for name in Settings.model_fields}
+
+
+def test_environment_overrides_and_bounds(monkeypatch, tmp_path):
+    monkeypatch.setenv("SANAD_CHUNK_WORDS", "90")
+    monkeypatch.setenv("SANAD_CHROMA_HOST", "chroma.internal")
+    s = Settings(_env_file=None)
+    assert (s.chunk_words, s.chroma_host, s.data_dir) == (90, "chroma.internal", tmp_path / "data")
+    monkeypatch.setenv("SANAD_CHUNK_WORDS", "0")
+    with pytest.raises(ValidationError):
+        Settings(_env_file=None)
