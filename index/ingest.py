@@ -48,7 +48,10 @@ def ingest(
     work = _Work()
     for i in range(0, len(articles), _PLAN_BATCH):
         _plan(articles[i : i + _PLAN_BATCH], store, report, work, target_words, max_words)
-    _write(work, store, report, embed_titles, progress)
+    if work.passages or work.stale:
+        revision = store.begin_change()
+        _write(work, store, report, embed_titles, progress)
+        store.end_change(revision)
     report.seconds = time.perf_counter() - started
     return report
 

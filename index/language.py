@@ -37,3 +37,18 @@ def _looks_persian(sample: str) -> bool:
     # پ چ ژ گ and Persian yeh/keheh are common in Persian and nearly absent from Arabic.
     persian = sum(sample.count(c) for c in "پچژگکی")
     return persian > 0.02 * max(1, len(sample.split()))
+
+
+def question_language(text: str, default: str = "en") -> str:
+    """Language to answer a question in: Arabic by script, others only when langdetect is confident."""
+    if is_arabic_script(text):
+        return "fa" if _looks_persian(text) else "ar"
+    try:
+        from langdetect import DetectorFactory, detect_langs
+        from langdetect.lang_detect_exception import LangDetectException
+
+        DetectorFactory.seed = 0
+        best = detect_langs(text)[0]
+    except (LangDetectException, IndexError):
+        return default
+    return str(best.lang).split("-")[0] if best.prob >= 0.9 and len(text.split()) >= 3 else default

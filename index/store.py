@@ -9,6 +9,7 @@ The only module that imports ``chromadb``.
 from __future__ import annotations
 
 import json
+import uuid
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from chromadb.errors import NotFoundError
 from langchain_chroma import Chroma
 
 from index.embeddings import PassageEmbeddings, fingerprint_similarity
+from index.lexical import LexicalIndex, LexicalRow
 from index.types import Passage
 
 _FINGERPRINT_MIN_SIMILARITY = 0.98  # same model on another backend (bf16, int8) stays above this
@@ -67,12 +69,25 @@ def open_client(path: Path | None = None, host: str | None = None, port: int = 8
 
 
 class PassageStore:
-    """Passages with their vectors and metadata in one Chroma collection."""
+    """Passages with their vectors and metadata in one Chroma collection, mirrored by a lexical index."""
 
-    def __init__(self, client: Any, name: str, embeddings: PassageEmbeddings, where: str = ""):
-        """Open (or create) collection ``name``, refusing one built by another embedding model."""
+    def __init__(
+        self,
+        client: Any,
+        name: str,
+        embeddings: PassageEmbeddings,
+        where: str = "",
+        lexical: LexicalIndex | None = None,
+    ):
+        """Open (or create) collection ``name``, refusing one built by another embedding model.
+
+        ``lexical``, when given, receives every write and delete, and is rebuilt from Chroma by
+        :meth:`sync_lexical` when it missed a change.
+        """
         self.embeddings = embeddings
         self.where = where or "Chroma"
+        self.lexical = lexical
+        self._client, self._name = client, name
         fingerprint = embeddings.fingerprint()
         try:
             collection = _call(client.get_collection, name)
@@ -131,25 +146,84 @@ class PassageStore:
         """Write passages with their precomputed vectors (same id twice is a no-op)."""
         if not passages:
             return
+        metadatas = [p.metadata() for p in passages]
         _call(
             self._collection.upsert,
             ids=[p.id for p in passages],
             embeddings=vectors,
             documents=[p.text for p in passages],
-            metadatas=[p.metadata() for p in passages],
+            metadatas=metadatas,
         )
+        if self.lexical is not None:
+            self.lexical.add(_lexical_row(p.id, p.text, m) for p, m in zip(passages, metadatas))
 
     def delete(self, passage_ids: Sequence[str]) -> None:
         """Remove passages by id."""
         ids = list(passage_ids)
         for i in range(0, len(ids), _PAGE):
             _call(self._collection.delete, ids=ids[i : i + _PAGE])
+        if self.lexical is not None:
+            self.lexical.delete(ids)
+
+    def revision(self) -> str:
+        """Changes whenever a writer starts changing the collection (read fresh from Chroma)."""
+        meta = _call(self._client.get_collection, self._name).metadata or {}
+        return str(meta.get("revision", ""))
+
+    def begin_change(self) -> str:
+        """Announce a change: a new revision, stored before any write so readers notice a crash."""
+        revision = uuid.uuid4().hex
+        meta = dict(_call(self._client.get_collection, self._name).metadata or {})
+        _call(self._collection.modify, metadata={**meta, "revision": revision})
+        return revision
+
+    def end_change(self, revision: str) -> None:
+        """Record that this store's lexical index has every write of ``revision``."""
+        if self.lexical is not None:
+            self.lexical.set_revision(revision)
+
+    def sync_lexical(self) -> bool:
+        """Rebuild the lexical index from Chroma if it is behind; True when it was rebuilt."""
+        if self.lexical is None:
+            return False
+        revision = self.revision()
+        if self.lexical.revision == revision and self.lexical.count() == self.count():
+            return False
+        self.lexical.replace_all(self._iter_rows(), revision)
+        return True
+
+    def _iter_rows(self) -> Iterator[LexicalRow]:
+        offset = 0
+        while True:
+            page = _call(self._collection.get, include=["documents", "metadatas"], limit=_PAGE, offset=offset)
+            for pid, text, meta in zip(page["ids"], page["documents"] or [], page["metadatas"] or []):
+                yield _lexical_row(pid, text or "", dict(meta or {}))
+            if len(page["ids"]) < _PAGE:
+                return
+            offset += _PAGE
 
     def delete_articles(self, article_ids: Sequence[str]) -> int:
         """Remove every passage of the given articles; returns how many passages went."""
         ids = [pid for pids, _ in self._get_where("article_id", article_ids) for pid in pids]
         self.delete(ids)
         return len(ids)
+
+    def get_passages(self, passage_ids: Sequence[str]) -> dict[str, tuple[str, dict[str, Any]]]:
+        """Text and metadata of the given passages that exist, by id."""
+        if not passage_ids:
+            return {}
+        page = _call(self._collection.get, ids=list(passage_ids), include=["documents", "metadatas"])
+        return {
+            pid: (text or "", dict(meta or {}))
+            for pid, text, meta in zip(page["ids"], page["documents"] or [], page["metadatas"] or [])
+        }
+
+    def dense_search(
+        self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None
+    ) -> list[tuple[str, str, dict[str, Any], float]]:
+        """The ``k`` nearest passages to ``vector``: (id, text, metadata, cosine similarity), best first."""
+        results = self.vectorstore.similarity_search_by_vector_with_relevance_scores(vector.tolist(), k=k, filter=where)
+        return [(str(doc.id), doc.page_content, dict(doc.metadata), 1.0 - dist) for doc, dist in results]
 
     def iter_metadata(self) -> Iterator[tuple[str, dict[str, Any]]]:
         """Every passage id with its metadata, page by page."""
@@ -188,6 +262,17 @@ class PassageStore:
             chunk = unique[i : i + _IN_LIMIT]
             page = _call(self._collection.get, where={key: {"$in": chunk}}, include=["metadatas"])
             yield page["ids"], [dict(m or {}) for m in page["metadatas"] or []]
+
+
+def _lexical_row(pid: str, text: str, meta: dict[str, Any]) -> LexicalRow:
+    return LexicalRow(
+        id=pid,
+        text=f"{meta.get('title', '')}\n{text}",
+        article_id=str(meta.get("article_id", "")),
+        source=str(meta.get("source", "")),
+        lang=str(meta.get("lang", "")),
+        date_int=int(meta.get("date_int", 0) or 0),
+    )
 
 
 def _check_model(meta: dict[str, Any], embeddings: PassageEmbeddings, fingerprint: list[float], where: str) -> None:

@@ -1,17 +1,20 @@
-"""The ``sanad`` command line: ingest articles and inspect the index."""
+"""The ``sanad`` command line: ingest articles, inspect the index, ask and evaluate."""
 
 from __future__ import annotations
 
 import json
 import logging
 import sys
+import tempfile
 from pathlib import Path
 
 import click
 
 from index.loaders import load_paths
 from index.store import PassageStore, StoreError
-from qa.engine import open_index
+from qa.engine import build_answerer, build_generator, load_embeddings, open_index
+from qa.errors import QAError
+from qa.types import Answer
 from settings import Settings
 
 
@@ -48,12 +51,7 @@ def ingest_command(settings: Settings, paths: tuple[Path, ...], source: str, qui
 
     store = _open(settings)
     try:
-        report = ingest(
-            load_paths(list(paths), source=source),
-            store,
-            progress=not quiet,
-            **settings.ingest_options(),
-        )
+        report = ingest(load_paths(list(paths), source=source), store, progress=not quiet, **settings.ingest_options())
     except StoreError as e:
         raise click.ClickException(str(e)) from e
     for rejection in report.rejected:
@@ -85,6 +83,85 @@ def stats_command(settings: Settings, as_json: bool) -> None:
     click.echo(f"sources:         {sources}")
     click.echo(f"embedding model: {stats['embedding_model']} ({stats['embedding_dim']} dimensions)")
     click.echo(f"index:           {stats['location']}")
+
+
+@main.command("ask")
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="Print the structured answer as JSON.")
+@click.option(
+    "--llm",
+    type=click.Choice(["auto", "extractive", "local", "openai"]),
+    default=None,
+    help="Answer back end (default SANAD_LLM).",
+)
+@click.option("--k", type=click.IntRange(1, 50), default=None, help="Passages to read (default SANAD_TOP_K).")
+@click.pass_obj
+def ask_command(settings: Settings, question: str, as_json: bool, llm: str | None, k: int | None) -> None:
+    """Answer QUESTION from the indexed articles, citing the passages."""
+    store = _open(settings)
+    try:
+        generator = build_generator(llm or settings.llm, settings.data_dir / "models", **settings.llm_options())
+        answer = build_answerer(store, settings.retrieval, k or settings.top_k, generator).answer(question)
+    except (QAError, StoreError) as e:
+        raise click.ClickException(str(e)) from e
+    if as_json:
+        click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(format_answer(answer))
+
+
+def format_answer(answer: Answer) -> str:
+    """The answer and its numbered sources as plain text."""
+    lines = [answer.answer, ""]
+    if answer.notice:
+        lines += [f"({answer.notice})", ""]
+    for c in answer.citations:
+        meta = " · ".join(x for x in (c.hit.source, c.hit.date, c.hit.url) if x)
+        lines.append(f"[{c.n}] {c.hit.title or c.hit.article_id}" + (f" — {meta}" if meta else ""))
+        lines.append(f"    {c.quote or c.hit.text[:300]}")
+    lines.append(f"({answer.backend}, {answer.timings_ms.get('total', 0):.0f} ms)")
+    return "\n".join(lines)
+
+
+@main.command("eval")
+@click.option("--articles", type=click.Path(exists=True, path_type=Path), required=True)
+@click.option("--questions", type=click.Path(exists=True, path_type=Path), required=True)
+@click.option("--distractors", type=click.Path(exists=True, path_type=Path), help="JSONL(.gz) pool of other articles.")
+@click.option("--n-distractors", type=click.IntRange(0), default=1000, show_default=True)
+@click.option("--limit", type=click.IntRange(0), default=0, help="Questions per language (0 = all).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_obj
+def eval_command(
+    settings: Settings,
+    articles: Path,
+    questions: Path,
+    distractors: Path | None,
+    n_distractors: int,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """Build a temporary index, answer every question, and print retrieval and answer metrics."""
+    from qa.evaluate import build_index, evaluate, limit_per_language, load_questions, sample_distractors
+
+    qs = limit_per_language(load_questions(questions), limit)
+    embeddings = load_embeddings(settings.data_dir, settings.embedding_model, settings.embedding_batch_size, cache=True)
+    with tempfile.TemporaryDirectory(prefix="sanad-eval-") as work:
+        store = open_index(Path(work), collection="eval", embeddings=embeddings)
+        pool = sample_distractors(distractors, n_distractors) if distractors and n_distractors else ()
+        build_index(store, articles, pool, **settings.ingest_options())
+        answerer = build_answerer(store, settings.retrieval, settings.top_k)
+        retriever = answerer.retriever
+        with click.progressbar(length=len(qs), label="questions", file=sys.stderr) as bar:
+            result = evaluate(
+                qs, lambda q: retriever.retrieve(q, k=10), answerer.answer, progress=lambda i: bar.update(1)
+            )
+    if as_json:
+        click.echo(json.dumps(result))
+        return
+    keys = ["n", "hit@1", "hit@5", "mrr", "bar@2000", "answer_accuracy", "citation_correct", "abstained"]
+    click.echo(" ".join(f"{k:>16}" for k in ["lang"] + keys))
+    for lang, m in [*result["by_lang"].items(), ("all", result["overall"])]:
+        click.echo(" ".join([f"{lang:>16}"] + [f"{m[k]:>16.3f}" if k != "n" else f"{m[k]:>16}" for k in keys]))
 
 
 if __name__ == "__main__":

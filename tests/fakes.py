@@ -36,3 +36,70 @@ class KeywordEmbeddings(Embeddings):
 
     def fingerprint(self) -> list[float]:
         return [round(float(x), 4) for x in self.encode_passages([" ".join(self.vocabulary)])[0]]
+
+
+class FakeOpenAIServer:
+    """An OpenAI-compatible chat server on 127.0.0.1 that replies with canned texts, streaming.
+
+    Stands in for a hosted model at the HTTP edge: the real ``ChatOpenAI`` client talks to it.
+    ``delay`` seconds pass before the first byte (to exercise timeouts); ``requests`` records
+    every request body.
+    """
+
+    def __init__(self, replies: list[str], delay: float = 0.0):
+        import json
+        import threading
+        import time
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.replies = list(replies)
+        self.requests: list[dict] = []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # keep test output clean
+                pass
+
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                fake.requests.append(body)
+                time.sleep(delay)
+                reply = fake.replies.pop(0) if fake.replies else "..."
+                self.send_response(200)
+                if not body.get("stream"):
+                    payload = {
+                        "id": "x",
+                        "object": "chat.completion",
+                        "created": 0,
+                        "model": body.get("model", "fake"),
+                        "choices": [
+                            {"index": 0, "message": {"role": "assistant", "content": reply}, "finish_reason": "stop"}
+                        ],
+                    }
+                    data = json.dumps(payload).encode()
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                for i in range(0, len(reply), 4):
+                    chunk = {
+                        "id": "x",
+                        "object": "chat.completion.chunk",
+                        "created": 0,
+                        "model": body.get("model", "fake"),
+                        "choices": [{"index": 0, "delta": {"content": reply[i : i + 4]}, "finish_reason": None}],
+                    }
+                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                self.wfile.write(b"data: [DONE]\n\n")
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base_url = f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()

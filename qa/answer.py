@@ -1,0 +1,175 @@
+"""Answers: retrieve, decide whether the articles answer at all, then write the answer with citations.
+
+Back ends: ``extractive`` quotes the best evidence sentences verbatim (always available);
+``llm`` back ends (qa/generate.py) write a short answer from the evidence and fall back to
+extractive, with a notice, when the model is down or slow.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from index.language import is_arabic_script, question_language
+from prompts import message
+from qa.citations import check_answer, render
+from qa.extractive import Evidence, evidence_sentences, pick
+from qa.generate import Generator, evidence_items, messages_for
+from qa.retrieve import Retriever, clean_question
+from qa.types import Answer, Citation, Hit, Token
+
+logger = logging.getLogger(__name__)
+
+Turn = tuple[str, str]  # (user question, assistant answer)
+
+
+@dataclass(frozen=True)
+class AnswerConfig:
+    """How much to read and when to abstain."""
+
+    k: int = 5
+    max_sentences: int = 3
+    # Abstain when the best passage's cosine similarity is below these (calibrated on XQuAD,
+    # docs/benchmarks.md): cross-lingual similarities run lower than same-script ones.
+    min_score_arabic: float = 0.80
+    min_score_other: float = 0.78
+    llm_sentences: int = 4  # evidence sentences the LLM reads
+    support_threshold: float = 0.80  # claim-to-sentence similarity that counts as support (calibrated)
+
+
+class Answerer:
+    """Turns a question (and the chat so far) into an :class:`Answer`."""
+
+    def __init__(self, retriever: Retriever, config: AnswerConfig | None = None, generator: Generator | None = None):
+        """Answer from ``retriever``'s passages; with ``generator``, an LLM writes the answer."""
+        self.retriever = retriever
+        self.config = config or AnswerConfig()
+        self.embeddings = retriever.store.embeddings
+        self.generator = generator
+
+    def answer(self, question: str, history: Sequence[Turn] = (), where: dict[str, Any] | None = None) -> Answer:
+        """The finished answer (the last item of :meth:`answer_stream`)."""
+        for item in self.answer_stream(question, history, where):
+            if isinstance(item, Answer):
+                return item
+        raise AssertionError("answer_stream ended without an answer")
+
+    def answer_stream(
+        self, question: str, history: Sequence[Turn] = (), where: dict[str, Any] | None = None
+    ) -> Iterator[Token | Answer]:
+        """Yield the answer text as :class:`Token` pieces, then the finished :class:`Answer`."""
+        started = time.perf_counter()
+        question = clean_question(question)
+        lang = question_language(question)
+        hits, query = self._retrieve(question, history, where)
+        retrieved = time.perf_counter()
+        timings = {"retrieve": (retrieved - started) * 1000}
+        if self._abstains(hits, query):
+            text = message("not_found", lang)
+            yield Token(text)
+            timings |= {"generate": 0.0, "total": (time.perf_counter() - started) * 1000}
+            yield Answer(question, text, lang, True, "extractive", [], timings)
+            return
+        query_vector = self.embeddings.encode_queries([query])[0]
+        evidence = evidence_sentences(query_vector, hits, self.embeddings, max_hits=self.config.k)
+        answer: Answer | None = None
+        notice = ""
+        if self.generator is not None:
+            try:
+                answer = yield from self._generate(question, lang, evidence, hits)
+            except Exception as e:  # any failure of the model server: fall back, say why
+                logger.warning("LLM back end failed, answering extractively", exc_info=True)
+                notice = message("llm_unavailable", lang, reason=_reason(e))
+        if answer is None:
+            text, citations = extractive_answer(pick(evidence, self.config.max_sentences), hits, lang)
+            if notice:
+                text = f"{notice}\n\n{text}"
+            yield Token(text)
+            answer = Answer(question, text, lang, False, "extractive", citations, notice=notice)
+        answer.timings_ms = timings | {
+            "generate": (time.perf_counter() - retrieved) * 1000,
+            "total": (time.perf_counter() - started) * 1000,
+        }
+        yield answer
+
+    def _generate(
+        self, question: str, lang: str, evidence: list[Evidence], hits: list[Hit]
+    ) -> Iterator[Token | Answer]:
+        """Stream the LLM's answer, then check and repair its citations (the generator's return value)."""
+        assert self.generator is not None
+        items, order = evidence_items(pick(evidence, self.config.llm_sentences, margin=1.0), hits)
+        pieces = []
+        for piece in self.generator.stream(messages_for(question, lang, items)):
+            pieces.append(piece)
+            yield Token(piece)
+        raw = "".join(pieces).strip()
+        backend = self.generator.backend
+        refusal = message("not_found", lang)
+        if not raw or refusal.rstrip(".。") in raw:
+            return Answer(question, refusal, lang, True, backend)
+        # Numbers 1..m are the passages the model read; the other retrieved passages follow, so
+        # a claim can be re-pointed to any of them.
+        ranked = [hits[i] for i in order] + [h for i, h in enumerate(hits) if i not in order]
+        checked = check_answer(raw, ranked, self.embeddings, self.config.support_threshold)
+        renumber: dict[int, int] = {}
+        citations: list[Citation] = []
+        for s in checked:
+            for n in s.cited:
+                if n not in renumber:
+                    renumber[n] = len(renumber) + 1
+                    quote = _quote(ranked[n - 1], s.best_quote if s.best_quote and s.best_quote[0] == n else None)
+                    citations.append(Citation(renumber[n], ranked[n - 1], *quote, supported=s.supported))
+        text = render([replace(s, cited=tuple(renumber[n] for n in s.cited)) for s in checked])
+        return Answer(question, text, lang, False, backend, citations)
+
+    def _retrieve(self, question: str, history: Sequence[Turn], where: dict[str, Any] | None) -> tuple[list[Hit], str]:
+        """Passages for the question; for a follow-up, also for it joined to the previous question.
+
+        The reading with the stronger best passage wins, so a follow-up that changes the topic
+        is searched on its own while "and who shelled it?" borrows its subject.
+        """
+        hits = self.retriever.retrieve(question, self.config.k, where)
+        previous = next((q for q, _ in reversed(history) if q.strip()), "")
+        if not previous:
+            return hits, question
+        joined = f"{previous} {question}"
+        joined_hits = self.retriever.retrieve(joined, self.config.k, where)
+        if _best(joined_hits) > _best(hits):
+            return joined_hits, joined
+        return hits, question
+
+    def _abstains(self, hits: list[Hit], question: str) -> bool:
+        threshold = self.config.min_score_arabic if is_arabic_script(question) else self.config.min_score_other
+        return _best(hits) < threshold
+
+
+def extractive_answer(chosen: list[Evidence], hits: list[Hit], lang: str) -> tuple[str, list[Citation]]:
+    """Quote the chosen sentences verbatim, each followed by the number of its passage."""
+    numbers: dict[int, int] = {}
+    citations: list[Citation] = []
+    parts = []
+    for e in chosen:
+        if e.hit_index not in numbers:
+            numbers[e.hit_index] = len(numbers) + 1
+            citations.append(Citation(numbers[e.hit_index], hits[e.hit_index], e.text, e.start, e.end))
+        parts.append(f"«{e.text}» [{numbers[e.hit_index]}]")
+    return message("extractive_lead", lang) + "\n" + "\n".join(parts), citations
+
+
+def _quote(hit: Hit, unit: tuple[int, int, int] | None) -> tuple[str, int, int]:
+    if unit is None:
+        return "", 0, 0
+    _, start, end = unit
+    return hit.text[start - hit.start : end - hit.start], start, end
+
+
+def _reason(e: Exception) -> str:
+    name = type(e).__name__
+    return "timed out" if "Timeout" in name else f"{name}: {e}"[:200]
+
+
+def _best(hits: list[Hit]) -> float:
+    return max((h.score for h in hits), default=-1.0)

@@ -1,0 +1,57 @@
+import pytest
+
+from index.arabic import normalize, tokenize
+from index.lexical import LexicalIndex, LexicalRow
+
+
+def test_normalisation_folds_diacritics_tatweel_alef_yeh_and_teh_marbuta():
+    assert normalize("إِسْلامـــيّة أحمد آمال ٱلقرى") == "اسلاميه احمد امال القري"
+
+
+def test_definite_article_and_attached_particles_are_stripped():
+    assert tokenize("الباغوز وبالباغوز للمدرسة فالمدرسة كالبحر") == ["باغوز", "باغوز", "مدرسه", "مدرسه", "بحر"]
+
+
+def test_short_words_keep_their_letters_and_stop_words_go():
+    assert tokenize("من يسيطر على الباغوز؟ إلى أين") == ["يسيطر", "باغوز"]
+    assert tokenize("Who controls the town of Baghouz?") == ["controls", "town", "baghouz"]
+
+
+@pytest.fixture
+def lexical(tmp_path):
+    index = LexicalIndex(tmp_path / "lex.sqlite")
+    index.add(
+        [
+            LexicalRow("p1", "سيطرت قسد على الباغوز التحتاني", "a1", "S1", "ar", 20181210),
+            LexicalRow("p2", "قصف الحشد الشعبي بلدة الباغوز", "a1", "S1", "ar", 20181210),
+            LexicalRow("p3", "افتتاح معرض الكتاب في الرياض", "a2", "S2", "ar", 20150721),
+            LexicalRow("p4", "The Panthers defense gave up 308 points", "a3", "S2", "en", 20160207),
+        ]
+    )
+    return index
+
+
+def test_bm25_ranks_matching_passages_and_ignores_others(lexical):
+    ids = [pid for pid, _ in lexical.search("من يسيطر على باغوز التحتاني؟", k=10)]
+    assert ids[0] == "p1" and set(ids) == {"p1", "p2"}
+    assert lexical.search("كلمة غير موجودة", k=5) == []
+    assert lexical.search("   ", k=5) == []
+
+
+def test_filters_use_chroma_syntax(lexical):
+    assert [p for p, _ in lexical.search("باغوز الرياض", k=10, where={"source": "S2"})] == ["p3"]
+    got = lexical.search("باغوز الرياض", k=10, where={"date_int": {"$gte": 20180101}})
+    assert {p for p, _ in got} == {"p1", "p2"}
+    got = lexical.search("باغوز الرياض", k=10, where={"$or": [{"article_id": "a2"}, {"lang": {"$in": ["xx"]}}]})
+    assert [p for p, _ in got] == ["p3"]
+    with pytest.raises(ValueError, match="cannot filter on 'colour'"):
+        lexical.search("باغوز", k=5, where={"colour": "red"})
+
+
+def test_delete_and_persistence(lexical, tmp_path):
+    lexical.delete(["p1"])
+    lexical.set_revision("r7")
+    assert [p for p, _ in lexical.search("التحتاني", k=5)] == []
+    reopened = LexicalIndex(tmp_path / "lex.sqlite")
+    assert reopened.count() == 3 and reopened.revision == "r7"
+    assert [p for p, _ in reopened.search("الحشد", k=5)] == ["p2"]
