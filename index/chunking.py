@@ -37,21 +37,31 @@ def split_sentences(text: str) -> list[Span]:
     return spans
 
 
-def split_passages(text: str, target_words: int = 120, max_words: int = 200) -> list[Span]:
+def split_passages(text: str, target_words: int = 90, max_words: int = 160) -> list[Span]:
     """Pack sentences into passages of about ``target_words`` words, overlapping by one sentence.
 
     A passage grows while it stays within ``target_words``; one still under half the target may
-    take a further sentence up to ``max_words``. No passage exceeds ``max_words`` words.
+    take a further sentence up to ``max_words``. Paragraphs (line breaks) are topical units: a
+    passage of at least half the target ends at a paragraph break rather than take part of a
+    paragraph that does not fit, and a passage that starts a paragraph needs no overlap. No
+    passage exceeds ``max_words`` words.
     """
     if target_words > max_words:
         raise ValueError(f"target_words ({target_words}) must not exceed max_words ({max_words})")
     units = [piece for s in split_sentences(text) for piece in _split_long(text, s, max_words)]
     counts = [_count_words(text, u) for u in units]
+    paragraph = _paragraph_numbers(text, units)
+    paragraph_words: dict[int, int] = {}
+    for p, c in zip(paragraph, counts):
+        paragraph_words[p] = paragraph_words.get(p, 0) + c
     passages: list[Span] = []
     i = 0
     while i < len(units):
         j, words = i + 1, counts[i]
         while j < len(units):
+            new_paragraph = paragraph[j] != paragraph[j - 1]
+            if new_paragraph and words >= target_words // 2 and words + paragraph_words[paragraph[j]] > target_words:
+                break
             grown = words + counts[j]
             if grown <= target_words or (words < target_words // 2 and grown <= max_words):
                 words, j = grown, j + 1
@@ -60,11 +70,21 @@ def split_passages(text: str, target_words: int = 120, max_words: int = 200) -> 
         passages.append(Span(units[i].start, units[j - 1].end))
         if j == len(units):
             break
-        # Overlap by one sentence, unless the passage is a single sentence (no progress otherwise)
-        # or that sentence would not fit beside the next one.
-        overlap = j - 1 > i and counts[j - 1] + counts[j] <= max_words
+        # Overlap by one sentence within a paragraph, unless the passage is a single sentence (no
+        # progress otherwise) or that sentence would not fit beside the next one.
+        overlap = paragraph[j] == paragraph[j - 1] and j - 1 > i and counts[j - 1] + counts[j] <= max_words
         i = j - 1 if overlap else j
     return passages
+
+
+def _paragraph_numbers(text: str, units: list[Span]) -> list[int]:
+    """For each unit, the number of its paragraph (a line break between units starts a new one)."""
+    numbers, current = [], 0
+    for k, unit in enumerate(units):
+        if k and "\n" in text[units[k - 1].end : unit.start]:
+            current += 1
+        numbers.append(current)
+    return numbers
 
 
 def _strip(text: str, start: int, end: int) -> list[Span]:

@@ -36,8 +36,8 @@ def ingest(
     items: Iterable[Article | Rejection],
     store: PassageStore,
     *,
-    target_words: int = 120,
-    max_words: int = 200,
+    target_words: int = 90,
+    max_words: int = 160,
     embed_titles: bool = True,
     progress: bool = False,
 ) -> IngestReport:
@@ -100,7 +100,7 @@ def _plan(
         work.passages.extend(p for p in passages if p.id not in held)
 
 
-def make_passages(article: Article, target_words: int = 120, max_words: int = 200) -> list[Passage]:
+def make_passages(article: Article, target_words: int = 90, max_words: int = 160) -> list[Passage]:
     """Split an article into passages with content-derived ids."""
     return [
         Passage(passage_id(article, s.start, s.end), article, n, s.start, s.end, article.text[s.start : s.end])

@@ -2,8 +2,8 @@
 
 For every sentence of a generated answer: markers that name no passage are dropped; the cited
 passage must contain a sentence similar enough to it (cosine of sentence embeddings, threshold
-calibrated on XQuAD's parallel English/Arabic paragraphs); otherwise the citation is re-pointed
-to the retrieved passage that supports it best, or the sentence is marked unsupported.
+calibrated on XQuAD), and not clearly less similar than the best retrieved passage; otherwise
+the citation is re-pointed to the passage that supports it best, or marked unsupported.
 """
 
 from __future__ import annotations
@@ -37,9 +37,13 @@ def parse_markers(text: str) -> tuple[str, list[int]]:
 
 
 def check_answer(
-    answer: str, hits: list[Hit], embeddings: PassageEmbeddings, threshold: float
+    answer: str, hits: list[Hit], embeddings: PassageEmbeddings, threshold: float, margin: float = 0.02
 ) -> list[CheckedSentence]:
-    """Check every sentence of ``answer`` against the passages ``hits`` (numbered from 1)."""
+    """Check every sentence of ``answer`` against the passages ``hits`` (numbered from 1).
+
+    A citation stands when its passage supports the sentence (similarity >= ``threshold``) within
+    ``margin`` of the best-supporting passage; otherwise it is re-pointed to that passage.
+    """
     pieces = []
     for span in split_sentences(answer):
         text, numbers = parse_markers(answer[span.start : span.end])
@@ -60,9 +64,11 @@ def check_answer(
     for i, (text, cited) in enumerate(pieces):
         best_by_passage = {n: float(sims[i][passage_of == n].max()) for n in set(passage_of.tolist())}
         cited = list(dict.fromkeys(cited))
-        good = [n for n in cited if best_by_passage.get(n, -1.0) >= threshold]
+        best_n = max(best_by_passage, key=best_by_passage.__getitem__)
+        # A cited passage must support the sentence, and not much worse than the best one does.
+        bar = max(threshold, best_by_passage[best_n] - margin)
+        good = [n for n in cited if best_by_passage.get(n, -1.0) >= bar]
         if not good:
-            best_n = max(best_by_passage, key=best_by_passage.__getitem__)
             good = [best_n] if best_by_passage[best_n] >= threshold else []
         # Unsupported and nothing better: keep the model's own markers, flagged as unsupported.
         numbers = good or cited

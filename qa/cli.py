@@ -130,6 +130,13 @@ def format_answer(answer: Answer) -> str:
 @click.option("--n-distractors", type=click.IntRange(0), default=1000, show_default=True)
 @click.option("--limit", type=click.IntRange(0), default=0, help="Questions per language (0 = all).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option(
+    "--llm",
+    type=click.Choice(["auto", "extractive", "local", "openai"]),
+    default="extractive",
+    show_default=True,
+    help="Answer back end for the answer metrics.",
+)
 @click.pass_obj
 def eval_command(
     settings: Settings,
@@ -139,6 +146,7 @@ def eval_command(
     n_distractors: int,
     limit: int,
     as_json: bool,
+    llm: str,
 ) -> None:
     """Build a temporary index, answer every question, and print retrieval and answer metrics."""
     from qa.evaluate import build_index, evaluate, limit_per_language, load_questions, sample_distractors
@@ -149,7 +157,11 @@ def eval_command(
         store = open_index(Path(work), collection="eval", embeddings=embeddings)
         pool = sample_distractors(distractors, n_distractors) if distractors and n_distractors else ()
         build_index(store, articles, pool, **settings.ingest_options())
-        answerer = build_answerer(store, settings.retrieval, settings.top_k)
+        try:
+            generator = build_generator(llm, settings.data_dir / "models", **settings.llm_options())
+        except QAError as e:
+            raise click.ClickException(str(e)) from e
+        answerer = build_answerer(store, settings.retrieval, settings.top_k, generator)
         retriever = answerer.retriever
         with click.progressbar(length=len(qs), label="questions", file=sys.stderr) as bar:
             result = evaluate(

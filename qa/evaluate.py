@@ -97,9 +97,14 @@ def add_answer(scores: Scores, answer: Answer, q: Question) -> None:
     if answer.abstained:
         extra["abstained"] += 1
         return
-    readable = normalize(answer.answer + "\n" + "\n".join(c.hit.text for c in answer.citations))
-    extra["answer_accuracy"] += any(normalize(a) in readable for a in q.answers if a.strip())
+    extra["answer_accuracy"] += answer_is_accurate(answer, q)
     extra["citation_correct"] += any(is_hit(c.hit, q) for c in answer.citations)
+
+
+def answer_is_accurate(answer: Answer, q: Question) -> bool:
+    """Whether a gold answer string appears (normalised) in the answer or in a cited passage."""
+    readable = normalize(answer.answer + "\n" + "\n".join(c.hit.text for c in answer.citations))
+    return any(normalize(a) in readable for a in q.answers if a.strip())
 
 
 def is_hit(hit: Hit, q: Question) -> bool:

@@ -91,6 +91,7 @@ class LocalServer:
         params.hostnames = ["127.0.0.1"]
         params.port = _free_port()
         params.model_alias = MODEL_ALIAS
+        params.verbosity = -1  # llama.cpp logs every request at INFO; keep the console readable
         logger.info("Starting the local model on 127.0.0.1:%d with %d thread(s)", params.port, threads)
         self._server = xlc.Server(params)
         self.base_url = self._server.listening_address.rstrip("/") + "/v1"

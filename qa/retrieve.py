@@ -9,7 +9,7 @@ by measurement on XQuAD (docs/benchmarks.md).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from index.language import is_arabic_script
@@ -31,8 +31,8 @@ class Fusion:
 
     rrf_k: int = 60
     dense_weight: float = 1.0
-    lexical_weight_arabic: float = 0.5  # question in Arabic script: shares words with Arabic passages
-    lexical_weight_other: float = 0.0  # other scripts: lexical matches only on names and numbers
+    lexical_weight_arabic: float = 1.0  # question in Arabic script: shares words with Arabic passages
+    lexical_weight_other: float = 0.15  # other scripts: lexical matches only on names and numbers
     candidates: int = 50  # from each leg
 
 
@@ -43,11 +43,17 @@ class Retriever:
     store: PassageStore
     mode: Mode = "hybrid"
     fusion: Fusion = field(default_factory=Fusion)
+    trim_overlaps: bool = True  # passages overlap by a sentence: return each piece of text once
     lexical_check_seconds: float = 30.0  # how often to look for changes made by other processes
     _checked: float = 0.0
 
     def retrieve(self, question: str, k: int = 5, where: dict[str, Any] | None = None) -> list[Hit]:
         """The ``k`` best passages for ``question``, best first."""
+        if not self.trim_overlaps:
+            return self._ranked(question, k, where)
+        return trim_overlaps(self._ranked(question, 2 * k, where))[:k]
+
+    def _ranked(self, question: str, k: int, where: dict[str, Any] | None) -> list[Hit]:
         question = clean_question(question)
         lexical_weight = self._lexical_weight(question)
         dense: list[tuple[str, str, dict[str, Any], float]] = []
@@ -105,6 +111,35 @@ class Retriever:
                 continue  # deleted since the lexical index saw it
             hits.append(Hit.from_document(pid, text, meta, sim))
         return hits
+
+
+def trim_overlaps(hits: list[Hit], min_fraction: float = 0.25) -> list[Hit]:
+    """Cut from each passage the text a better-ranked passage of the same article already holds.
+
+    Neighbouring passages share a sentence; without this the shared sentence is read twice. A
+    passage left with less than ``min_fraction`` of its text is dropped. Offsets stay exact.
+    """
+    covered: dict[str, list[tuple[int, int]]] = {}
+    out = []
+    for hit in hits:
+        spans = covered.setdefault(hit.article_id, [])
+        start, end = _largest_uncovered(hit.start, hit.end, spans)
+        text = hit.text[start - hit.start : end - hit.start]
+        stripped = text.strip()
+        if len(stripped) < min_fraction * len(hit.text):
+            continue
+        start += len(text) - len(text.lstrip())
+        end = start + len(stripped)
+        spans.append((start, end))
+        out.append(replace(hit, text=stripped, start=start, end=end))
+    return out
+
+
+def _largest_uncovered(start: int, end: int, spans: list[tuple[int, int]]) -> tuple[int, int]:
+    pieces = [(start, end)]
+    for a, b in spans:
+        pieces = [p for s, e in pieces for p in ((s, min(e, a)), (max(s, b), e)) if p[0] < p[1]]
+    return max(pieces, key=lambda p: p[1] - p[0], default=(start, start))
 
 
 def clean_question(question: str) -> str:

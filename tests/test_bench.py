@@ -1,0 +1,32 @@
+"""Each benchmark script's smoke mode runs, so the scripts cannot rot (numbers are not checked)."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "xquad").is_dir(), reason="needs ../shared/data beside the checkout")
+@pytest.mark.parametrize(
+    "script", ["ingest_throughput.py", "retrieval_quality.py", "calibrate.py", "answer_quality.py"]
+)
+def test_bench_script_smoke(script, data_dir):
+    report = ROOT / "docs" / "benchmarks.md"
+    before = report.read_bytes() if report.exists() else b""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / script), "--smoke", "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "|---" in result.stdout  # printed a table
+    assert (report.read_bytes() if report.exists() else b"") == before  # smoke runs leave the report alone
