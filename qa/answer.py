@@ -15,7 +15,7 @@ from typing import Any
 
 from index.language import is_arabic_script, question_language
 from prompts import message
-from qa.citations import check_answer, render
+from qa.citations import check_answer, parse_markers, render
 from qa.errors import NothingIndexed
 from qa.extractive import Evidence, evidence_sentences, pick
 from qa.generate import Generator, evidence_items, messages_for
@@ -130,7 +130,8 @@ class Answerer:
                     quote = _quote(ranked[n - 1], s.best_quote if s.best_quote and s.best_quote[0] == n else None)
                     citations.append(Citation(renumber[n], ranked[n - 1], *quote, supported=s.supported))
         text = render([replace(s, cited=tuple(renumber[n] for n in s.cited)) for s in checked])
-        return Answer(question, text, lang, False, backend, citations)
+        claimed = [ranked[n - 1] for n in dict.fromkeys(parse_markers(raw)[1]) if 1 <= n <= len(items)]
+        return Answer(question, text, lang, False, backend, citations, model_citations=claimed)
 
     def _retrieve(self, question: str, history: Sequence[Turn], where: dict[str, Any] | None) -> tuple[list[Hit], str]:
         """Passages for the question; for a follow-up, also for it joined to the previous question.
