@@ -25,6 +25,7 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy index qa settings.py
 
 fmt: install
 	$(BIN)/ruff check --fix .

@@ -64,8 +64,8 @@ class PassageEmbeddings(Embeddings):
         prompts = self._model.prompts or {}
         if not ({"query", "passage"} <= prompts.keys()) and "e5" in self.name.lower():
             prompts = {**prompts, **_E5_PROMPTS}  # e5 models from the hub may not declare them
-        self._query_prompt = prompts.get("query", "")
-        self._passage_prompt = prompts.get("passage", "")
+        self._query_prompt: str = prompts.get("query") or ""
+        self._passage_prompt: str = prompts.get("passage") or ""
         self.batch_size = batch_size
         self.dimension = int(self._model.get_embedding_dimension() or 0)
         # torch modules are not safe to call from several threads at once

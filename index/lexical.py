@@ -113,7 +113,9 @@ class LexicalIndex:
         import bm25s
 
         rows = self._db.execute("SELECT id, tokens, article_id, source, lang, date_int FROM passages ORDER BY id")
-        ids, corpus, columns = [], [], {f: [] for f in _FILTER_FIELDS}
+        ids: list[str] = []
+        corpus: list[list[str]] = []
+        columns: dict[str, list[Any]] = {f: [] for f in _FILTER_FIELDS}
         for pid, tokens, *meta in rows:
             ids.append(pid)
             corpus.append(tokens.split() or ["\x00"])  # bm25s needs a token per document

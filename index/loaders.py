@@ -163,7 +163,7 @@ def _load_html(path: Path, article_id: str, source: str) -> Article | Rejection:
     import trafilatura
 
     html = decode_bytes(path.read_bytes())
-    doc = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False)
+    doc: Any = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False)
     text = (doc.text or "") if doc is not None else ""
     if not text.strip():
         return Rejection(str(path), "no article text found in the HTML")

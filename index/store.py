@@ -136,7 +136,7 @@ class PassageStore:
 
     def articles_with_text(self, text_hashes: Sequence[str]) -> dict[str, str]:
         """Map each of ``text_hashes`` that is stored to the id of the article holding it."""
-        found = {}
+        found: dict[str, str] = {}
         for _, metas in self._get_where("text_hash", text_hashes):
             for meta in metas:
                 found.setdefault(str(meta["text_hash"]), str(meta["article_id"]))

@@ -7,6 +7,7 @@ extractive, with a notice, when the model is down or slow.
 
 from __future__ import annotations
 
+import collections.abc
 import logging
 import time
 from collections.abc import Iterator, Sequence
@@ -103,7 +104,7 @@ class Answerer:
 
     def _generate(
         self, question: str, lang: str, evidence: list[Evidence], hits: list[Hit]
-    ) -> Iterator[Token | Answer]:
+    ) -> collections.abc.Generator[Token, None, Answer]:
         """Stream the LLM's answer, then check and repair its citations (the generator's return value)."""
         assert self.generator is not None
         items, order = evidence_items(pick(evidence, self.config.llm_sentences, margin=1.0), hits)

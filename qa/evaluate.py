@@ -184,7 +184,8 @@ def evaluate(
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
     """Run every question through ``search`` (and ``answer``); metrics overall and by question language."""
-    overall, by_lang = Scores(), defaultdict(Scores)
+    overall: Scores = Scores()
+    by_lang: defaultdict[str, Scores] = defaultdict(Scores)
     for i, q in enumerate(questions):
         hits = search(q.question)
         overall.add(hits, q)
