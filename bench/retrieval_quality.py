@@ -23,7 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._report import DEFAULT_REPORT, SHARED, machine, table, update_section  # noqa: E402
 from index.embeddings import PassageEmbeddings  # noqa: E402
 from index.lexical import LexicalIndex  # noqa: E402
+from index.loaders import load_paths  # noqa: E402
 from index.store import PassageStore, open_client  # noqa: E402
+from index.types import Article, Passage, passage_id  # noqa: E402
 from qa.evaluate import build_index, evaluate, limit_per_language, load_questions, sample_distractors  # noqa: E402
 from qa.retrieve import Fusion, Retriever  # noqa: E402
 
@@ -41,12 +43,34 @@ VARIANTS = {
 }
 
 
+BASELINE = "baseline: LangChain 1000/200 chunks + dense"
+
+
+def baseline_store(work: Path, embeddings: PassageEmbeddings, articles: Path, distractors: list) -> PassageStore:
+    """The recipe most RAG apps ship: RecursiveCharacterTextSplitter(1000, 200), dense top-k, same model."""
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200, add_start_index=True)
+    store = PassageStore(open_client(path=work / "baseline"), "baseline", embeddings)
+    pool = [a for a in load_paths([articles]) if isinstance(a, Article)] + distractors
+    passages = []
+    for article in pool:
+        for n, doc in enumerate(splitter.create_documents([article.text])):
+            start = doc.metadata["start_index"]
+            end = start + len(doc.page_content)
+            passages.append(Passage(passage_id(article, start, end), article, n, start, end, doc.page_content))
+    for i in range(0, len(passages), 256):
+        batch = passages[i : i + 256]
+        store.upsert(batch, embeddings.encode_passages([p.text for p in batch]))
+    return store
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dataset", default="xquad", choices=["xquad", "arcd"])
     ap.add_argument("--distractors", type=int, nargs="+", default=[0, 5000])
     ap.add_argument("--data-dir", type=Path, default=Path("data"))
-    ap.add_argument("--variants", nargs="*", default=list(VARIANTS))
+    ap.add_argument("--variants", nargs="*", default=[BASELINE, *VARIANTS])
     ap.add_argument("--limit", type=int, default=0, help="questions per language (0 = all)")
     ap.add_argument("--chunk-words", type=int, default=90, help="passage target size in words")
     ap.add_argument("--chunk-max-words", type=int, default=160, help="passage size limit in words")
@@ -74,21 +98,27 @@ def main() -> None:
             lexical = LexicalIndex(Path(work) / "lexical.sqlite")
             store = PassageStore(open_client(path=Path(work) / "chroma"), "eval", embeddings, lexical=lexical)
             t0 = time.perf_counter()
-            pool = sample_distractors(NEWS, n) if n else ()
+            pool = list(sample_distractors(NEWS, n)) if n else []
             passages = build_index(store, articles, pool, target_words=args.chunk_words, max_words=args.chunk_max_words)
             print(f"{n} distractors: {passages} passages indexed in {time.perf_counter() - t0:.0f} s", flush=True)
             for name in args.variants:
-                mode, fusion = VARIANTS[name]
-                trim = not mode.endswith("-untrimmed")
-                retriever = Retriever(
-                    store, mode=mode.removesuffix("-untrimmed"), fusion=replace(fusion), trim_overlaps=trim
-                )
+                count = passages
+                if name == BASELINE:
+                    base = baseline_store(Path(work), embeddings, articles, pool)
+                    retriever = Retriever(base, mode="dense", trim_overlaps=False)
+                    count = base.count()
+                else:
+                    mode, fusion = VARIANTS[name]
+                    trim = not mode.endswith("-untrimmed")
+                    retriever = Retriever(
+                        store, mode=mode.removesuffix("-untrimmed"), fusion=replace(fusion), trim_overlaps=trim
+                    )
                 t0 = time.perf_counter()
                 result = evaluate(questions, lambda q, r=retriever: r.retrieve(q, k=10))
                 ms = (time.perf_counter() - t0) * 1000 / max(1, len(questions))
                 for lang, m in result["by_lang"].items():
                     rows.append(
-                        [n, passages, name, lang, m["n"]]
+                        [n, count, name, lang, m["n"]]
                         + [f"{m[k]:.3f}" for k in ("hit@1", "hit@5", "mrr", "bar@2000")]
                         + [f"{ms:.0f}"]
                     )
