@@ -74,6 +74,7 @@ class PassageEmbeddings(Embeddings):
         self._lock = threading.Lock()
         self._recent_queries: OrderedDict[str, np.ndarray] = OrderedDict()
         self._recent_lock = threading.Lock()
+        self._fingerprint: list[float] | None = None
         self._cache = None
         if cache_path is not None:
             self._cache = EmbeddingCache(cache_path, fingerprint_digest(self.fingerprint()))
@@ -122,7 +123,9 @@ class PassageEmbeddings(Embeddings):
 
     def fingerprint(self) -> list[float]:
         """The vector of a fixed probe sentence: two models agree on it only if they are the same."""
-        return [round(float(x), 4) for x in self.encode_passages([_PROBE])[0]]
+        if self._fingerprint is None:  # computed once: the store and the vector cache both ask
+            self._fingerprint = [round(float(x), 4) for x in self._encode([_PROBE], self._passage_prompt)[0]]
+        return list(self._fingerprint)
 
     def _encode(self, texts: list[str], prompt: str) -> np.ndarray:
         if not texts:

@@ -190,21 +190,23 @@ def _load_jsonl(path: Path, file_id: str, source: str) -> Iterator[Article | Rej
             except (ValueError, UnreadableFile) as e:
                 yield Rejection(origin, f"not a JSON record ({e})")
                 continue
-            if not isinstance(record, dict):
-                yield Rejection(origin, "a line must hold a JSON object")
-                continue
-            text = record.get("text")
-            if not isinstance(text, str):
-                yield Rejection(origin, "record has no 'text' string")
-                continue
-            date = next((record[k] for k in _DATE_FIELDS if record.get(k)), "")
-            yield _article(
-                str(record.get("id") or f"{file_id}#{lineno}"),
-                text.replace("\r\n", "\n"),
-                origin,
-                title=record.get("title") or "",
-                source=record.get("source") or source,
-                url=record.get("url") or "",
-                date=date,
-                lang=record.get("lang") or "",
-            )
+            yield article_from_record(record, origin, f"{file_id}#{lineno}", source)
+
+
+def article_from_record(record: Any, origin: str, fallback_id: str, source: str = "") -> Article | Rejection:
+    """An article from one JSON record ``{"id","title","text","url","date","lang","source"}``."""
+    if not isinstance(record, dict):
+        return Rejection(origin, "a line must hold a JSON object")
+    text = record.get("text")
+    if not isinstance(text, str):
+        return Rejection(origin, "record has no 'text' string")
+    return _article(
+        str(record.get("id") or fallback_id),
+        text.replace("\r\n", "\n"),
+        origin,
+        title=record.get("title") or "",
+        source=record.get("source") or source,
+        url=record.get("url") or "",
+        date=next((record[k] for k in _DATE_FIELDS if record.get(k)), ""),
+        lang=record.get("lang") or "",
+    )

@@ -20,7 +20,7 @@ from typing import Any
 
 from index.arabic import normalize
 from index.ingest import ingest
-from index.loaders import load_paths
+from index.loaders import article_from_record, load_paths
 from index.store import PassageStore
 from index.types import Article
 from qa.types import Answer, Hit
@@ -157,17 +157,9 @@ def sample_distractors(path: Path, n: int, seed: int = 0) -> Iterator[Article]:
     random.Random(seed).shuffle(order)
     chosen = sorted(order[:n])
     for i in chosen:
-        r = json.loads(lines[i])
-        yield Article(
-            id=str(r.get("id") or f"distractor-{i}"),
-            text=str(r["text"]),
-            title=str(r.get("title", "")),
-            source=str(r.get("source", "")),
-            url=str(r.get("url", "")),
-            date=str(r.get("date") or r.get("date_extracted") or ""),
-            lang=str(r.get("lang", "")),
-            origin=f"{path}:{i + 1}",
-        )
+        article = article_from_record(json.loads(lines[i]), f"{path}:{i + 1}", f"distractor-{i}")
+        if isinstance(article, Article):
+            yield article
 
 
 def build_index(store: PassageStore, articles: Path, distractors: Iterable[Article] = (), **options: Any) -> int:
