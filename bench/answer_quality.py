@@ -8,7 +8,7 @@ correctness (a cited passage overlaps the gold paragraph), share of citations th
 marked supported, and p50/p95 latency of a whole answer.
 
     python bench/answer_quality.py --limit 100                 # extractive, 100 questions per language
-    python bench/answer_quality.py --llm local --limit 10      # the embedded LLM (about 25 s an answer)
+    python bench/answer_quality.py --llm local --limit 20 --limit-unanswerable 10 --context sentences passages
     python bench/answer_quality.py --smoke
 """
 
@@ -29,7 +29,7 @@ from bench._report import DEFAULT_REPORT, SHARED, machine, table, update_section
 from index.embeddings import PassageEmbeddings  # noqa: E402
 from index.lexical import LexicalIndex  # noqa: E402
 from index.store import PassageStore, open_client  # noqa: E402
-from qa.answer import Answerer  # noqa: E402
+from qa.answer import AnswerConfig, Answerer  # noqa: E402
 from qa.engine import build_generator  # noqa: E402
 from qa.evaluate import answer_is_accurate, build_index, is_hit, limit_per_language, load_questions  # noqa: E402
 from qa.retrieve import Retriever  # noqa: E402
@@ -40,19 +40,28 @@ XQUAD = SHARED / "data" / "xquad"
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--llm", default="extractive", choices=["extractive", "local"])
-    ap.add_argument("--limit", type=int, default=100, help="questions per language and kind")
+    ap.add_argument("--limit", type=int, default=100, help="answerable questions per language")
+    ap.add_argument("--limit-unanswerable", type=int, default=None, help="unanswerable ones (default: --limit)")
+    ap.add_argument(
+        "--context", nargs="+", default=["sentences"], choices=["sentences", "passages"], help="what the LLM reads"
+    )
+    ap.add_argument("--dump", type=Path, help="write every LLM answer with its raw text here (JSONL)")
     ap.add_argument("--data-dir", type=Path, default=Path("data"))
     ap.add_argument("--output", type=Path, default=DEFAULT_REPORT)
     ap.add_argument("--smoke", action="store_true")
     args = ap.parse_args()
     if args.smoke:
         args.limit, args.output = 3, Path(tempfile.mkdtemp()) / "benchmarks.md"
+    if args.limit_unanswerable is None:
+        args.limit_unanswerable = args.limit
+    if args.llm == "extractive":
+        args.context = ["sentences"]  # nothing reads a context
 
     articles = [json.loads(line) for line in open(XQUAD / "articles.jsonl", encoding="utf-8")]
     indexed = {a["id"] for a in sorted(articles, key=lambda a: a["id"])[0::2]}
     questions = load_questions(XQUAD / "questions.jsonl")
     answerable = limit_per_language([q for q in questions if q.article_id in indexed], args.limit)
-    unanswerable = limit_per_language([q for q in questions if q.article_id not in indexed], args.limit)
+    unanswerable = limit_per_language([q for q in questions if q.article_id not in indexed], args.limit_unanswerable)
     if args.smoke:
         keep = {q.article_id for q in answerable}
         articles = [a for a in articles if a["id"] in keep]
@@ -68,17 +77,32 @@ def main() -> None:
             open_client(path=Path(work) / "chroma"), "half", embeddings, lexical=LexicalIndex(Path(work) / "l.sqlite")
         )
         build_index(store, feed)
-        answerer = Answerer(Retriever(store), generator=generator)
-        answerer.answer("warm-up question")
-        for lang in ("ar", "en"):
+        dump = args.dump.open("w", encoding="utf-8") if args.dump else None
+        for context, lang in [(c, lang) for c in args.context for lang in ("ar", "en")]:
+            answerer = Answerer(Retriever(store), AnswerConfig(llm_context=context), generator=generator)
+            answerer.answer("warm-up question")
             stats = {"answered": 0, "refused": 0, "accurate": 0, "cited": 0, "raw": 0, "supported": 0, "citations": 0}
-            times = []
+            times, first = [], []
             qs_a = [q for q in answerable if q.lang == lang]
             qs_u = [q for q in unanswerable if q.lang == lang]
             for q in qs_a + qs_u:
                 t0 = time.perf_counter()
                 answer = answerer.answer(q.question)
                 times.append(time.perf_counter() - t0)
+                if answer.backend != "extractive":
+                    first.append(answer.timings_ms["first_token"] / 1000)
+                if dump:
+                    record = {
+                        "context": context,
+                        "id": q.id,
+                        "answerable": q in qs_a,
+                        "model_text": answer.model_text,
+                        "model_cites_gold": any(is_hit(h, q) for h in answer.model_citations),
+                        "cites_gold": [is_hit(c.hit, q) for c in answer.citations],
+                        **answer.to_dict(),
+                    }
+                    dump.write(json.dumps(record, ensure_ascii=False) + "\n")
+                    dump.flush()
                 if q in qs_u:
                     stats["refused"] += answer.abstained
                     continue
@@ -95,7 +119,7 @@ def main() -> None:
             n_a, n_u = max(1, len(qs_a)), max(1, len(qs_u))
             rows.append(
                 [
-                    args.llm,
+                    args.llm if args.llm == "extractive" else f"{args.llm}, {context}",
                     lang,
                     f"{len(qs_a)} + {len(qs_u)}",
                     f"{stats['answered'] / n_a:.3f}",
@@ -104,6 +128,7 @@ def main() -> None:
                     f"{stats['raw'] / n_a:.3f}",
                     f"{stats['cited'] / n_a:.3f}",
                     f"{stats['supported'] / max(1, stats['citations']):.3f}",
+                    f"{np.percentile(first, 50) * 1000:.0f}" if first else "-",
                     f"{np.percentile(times, 50) * 1000:.0f}",
                     f"{np.percentile(times, 95) * 1000:.0f}",
                 ]
@@ -118,7 +143,8 @@ def main() -> None:
         f"XQuAD, half of the 48 articles indexed; questions about them are answerable, questions about the "
         f"other half are not. Measured {machine()}. Accuracy and citation columns are over answerable "
         "questions; *supported* is the share of citations the checker accepted.\n\n"
-        f"{result}\n\nReproduce: `.venv/bin/python bench/answer_quality.py --llm {args.llm} --limit {args.limit}`",
+        f"{result}\n\nReproduce: `.venv/bin/python bench/answer_quality.py --llm {args.llm} --limit {args.limit} "
+        f"--limit-unanswerable {args.limit_unanswerable} --context {' '.join(args.context)}`",
     )
 
 
@@ -132,6 +158,7 @@ HEADERS = [
     "cites gold paragraph (model's own markers)",
     "cites gold paragraph (after checking)",
     "citations supported",
+    "LLM first token p50 ms",
     "p50 ms",
     "p95 ms",
 ]

@@ -40,6 +40,9 @@ class AnswerConfig:
     min_score_arabic: float = 0.83
     min_score_other: float = 0.77
     llm_sentences: int = 4  # evidence sentences the LLM reads
+    # What the LLM reads: the chosen evidence sentences ("sentences"), or the whole passages they
+    # come from ("passages"). Measured in docs/benchmarks.md (answers-local).
+    llm_context: str = "sentences"
     # Claim-to-sentence similarity that counts as support, by answer script (calibrated likewise).
     support_arabic: float = 0.87
     support_other: float = 0.84
@@ -65,8 +68,22 @@ class Answerer:
     def answer_stream(
         self, question: str, history: Sequence[Turn] = (), where: dict[str, Any] | None = None
     ) -> Iterator[Token | Answer]:
-        """Yield the answer text as :class:`Token` pieces, then the finished :class:`Answer`."""
+        """Yield the answer text as :class:`Token` pieces, then the finished :class:`Answer`.
+
+        ``timings_ms`` of the answer has ``first_token``: how long the asker waited for the first text.
+        """
         started = time.perf_counter()
+        first_token = None
+        for item in self._answer_stream(question, history, where, started):
+            if first_token is None and isinstance(item, Token):
+                first_token = (time.perf_counter() - started) * 1000
+            if isinstance(item, Answer) and first_token is not None:
+                item.timings_ms["first_token"] = first_token
+            yield item
+
+    def _answer_stream(
+        self, question: str, history: Sequence[Turn], where: dict[str, Any] | None, started: float
+    ) -> Iterator[Token | Answer]:
         question = clean_question(question)
         lang = question_language(question)
         hits, query = self._retrieve(question, history, where)
@@ -107,7 +124,8 @@ class Answerer:
     ) -> collections.abc.Generator[Token, None, Answer]:
         """Stream the LLM's answer, then check and repair its citations (the generator's return value)."""
         assert self.generator is not None
-        items, order = evidence_items(pick(evidence, self.config.llm_sentences, margin=1.0), hits)
+        chosen = pick(evidence, self.config.llm_sentences, margin=1.0)
+        items, order = evidence_items(chosen, hits, whole_passages=self.config.llm_context == "passages")
         pieces = []
         for piece in self.generator.stream(messages_for(question, lang, items)):
             pieces.append(piece)
@@ -132,7 +150,7 @@ class Answerer:
                     citations.append(Citation(renumber[n], ranked[n - 1], *quote, supported=s.supported))
         text = render([replace(s, cited=tuple(renumber[n] for n in s.cited)) for s in checked])
         claimed = [ranked[n - 1] for n in dict.fromkeys(parse_markers(raw)[1]) if 1 <= n <= len(items)]
-        return Answer(question, text, lang, False, backend, citations, model_citations=claimed)
+        return Answer(question, text, lang, False, backend, citations, model_citations=claimed, model_text=raw)
 
     def _retrieve(self, question: str, history: Sequence[Turn], where: dict[str, Any] | None) -> tuple[list[Hit], str]:
         """Passages for the question; for a follow-up, also for it joined to the previous question.

@@ -50,8 +50,13 @@ def chat_model(base_url: str, model: str, api_key: str, timeout: float, max_toke
     )
 
 
-def evidence_items(chosen: list[Evidence], hits: list[Hit]) -> tuple[list[dict[str, Any]], list[int]]:
-    """Prompt items, one per passage (sentences joined in text order), and the hit index of each number."""
+def evidence_items(
+    chosen: list[Evidence], hits: list[Hit], whole_passages: bool = False
+) -> tuple[list[dict[str, Any]], list[int]]:
+    """Prompt items, one per passage (sentences joined in text order), and the hit index of each number.
+
+    With ``whole_passages`` an item holds the whole passage the chosen sentences come from.
+    """
     by_hit: dict[int, list[Evidence]] = {}
     for e in chosen:
         by_hit.setdefault(e.hit_index, []).append(e)
@@ -59,9 +64,8 @@ def evidence_items(chosen: list[Evidence], hits: list[Hit]) -> tuple[list[dict[s
     items = []
     for n, i in enumerate(order, 1):
         sentences = sorted(by_hit[i], key=lambda e: e.start)
-        items.append(
-            {"n": n, "title": hits[i].title, "date": hits[i].date, "text": " ".join(e.text for e in sentences)}
-        )
+        text = hits[i].text if whole_passages else " ".join(e.text for e in sentences)
+        items.append({"n": n, "title": hits[i].title, "date": hits[i].date, "text": text})
     return items, order
 
 

@@ -85,6 +85,7 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
     notice: str = ""  # e.g. why the extractive fallback answered instead of the LLM
     model_citations: list[Hit] = field(default_factory=list)  # what an LLM cited before checking
+    model_text: str = ""  # the LLM's reply before its citations were checked
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form used by the CLI and the HTTP API."""
