@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 # multi-GB CUDA build, while 2.13.0 is the CPU build on this machine's disk.
 TORCH  := torch==2.13.0
 
-.PHONY: install run test lint fmt clean
+.PHONY: install browser run test lint fmt clean
 
 install: $(VENV)/.installed
 
@@ -19,7 +19,11 @@ $(VENV)/.installed: pyproject.toml Makefile
 run: install
 	$(BIN)/python app.py
 
-test: install
+# The browser test drives Debian's Chromium; Playwright's own browser download is never used.
+browser:
+	@command -v chromium >/dev/null || (apt-get install -y -q chromium || (apt-get update -q && apt-get install -y -q chromium))
+
+test: install browser
 	$(BIN)/python -m pytest
 
 lint: install

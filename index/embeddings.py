@@ -74,6 +74,7 @@ class PassageEmbeddings(Embeddings):
         self._lock = threading.Lock()
         self._recent_queries: OrderedDict[str, np.ndarray] = OrderedDict()
         self._recent_lock = threading.Lock()
+        self._pinned_queries: dict[str, np.ndarray] = {}
         self._fingerprint: list[float] | None = None
         self._cache = None
         if cache_path is not None:
@@ -104,7 +105,9 @@ class PassageEmbeddings(Embeddings):
         if len(texts) != 1:
             return self._encode(texts, self._query_prompt)
         with self._recent_lock:
-            vector = self._recent_queries.get(texts[0])
+            vector = self._pinned_queries.get(texts[0])
+            if vector is None:
+                vector = self._recent_queries.get(texts[0])
         if vector is None:
             vector = self._encode(texts, self._query_prompt)[0]
             with self._recent_lock:
@@ -112,6 +115,13 @@ class PassageEmbeddings(Embeddings):
                 if len(self._recent_queries) > _RECENT_QUERIES:
                     self._recent_queries.popitem(last=False)
         return vector[None, :].copy()
+
+    def pin_queries(self, texts: list[str]) -> None:
+        """Encode ``texts`` in batches now and keep their vectors (for evaluations that ask them again)."""
+        texts = list(dict.fromkeys(texts))
+        vectors = self._encode(texts, self._query_prompt)
+        with self._recent_lock:
+            self._pinned_queries.update(zip(texts, vectors))
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """LangChain interface: passage vectors as lists."""

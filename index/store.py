@@ -236,6 +236,17 @@ class PassageStore:
                 return
             offset += _PAGE
 
+    def articles(self) -> list[dict[str, Any]]:
+        """One entry per stored article: its metadata and how many passages it has."""
+        found: dict[str, dict[str, Any]] = {}
+        for _, meta in self.iter_metadata():
+            aid = str(meta.get("article_id", ""))
+            if aid not in found:
+                found[aid] = {"article_id": aid, "passages": 0}
+                found[aid].update({k: str(meta.get(k, "")) for k in ("title", "source", "url", "date", "lang")})
+            found[aid]["passages"] += 1
+        return list(found.values())
+
     def stats(self) -> dict[str, Any]:
         """Articles, passages, languages and sources in the store."""
         article_lang: dict[str, str] = {}

@@ -58,6 +58,12 @@ class Answerer:
         self.embeddings = retriever.store.embeddings
         self.generator = generator
 
+    def with_k(self, k: int) -> Answerer:
+        """The same answerer reading ``k`` passages per question."""
+        if not 1 <= k <= 50:
+            raise ValueError("k must be between 1 and 50")
+        return Answerer(self.retriever, replace(self.config, k=k), self.generator)
+
     def answer(self, question: str, history: Sequence[Turn] = (), where: dict[str, Any] | None = None) -> Answer:
         """The finished answer (the last item of :meth:`answer_stream`)."""
         for item in self.answer_stream(question, history, where):

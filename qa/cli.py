@@ -37,6 +37,19 @@ def _open(settings: Settings) -> PassageStore:
         raise click.ClickException(str(e)) from e
 
 
+@main.command("serve")
+@click.option("--host", default=None, help="Address to listen on (default: SANAD_HOST, 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port to listen on (default: SANAD_PORT, 7860).")
+def serve_command(host: str | None, port: int | None) -> None:
+    """Serve the chat (/), the wiki embed (/embed) and the JSON API (/api/..., docs at /docs)."""
+    import os
+
+    env = dict(os.environ)
+    env.update({k: str(v) for k, v in {"SANAD_HOST": host, "SANAD_PORT": port}.items() if v is not None})
+    # The web app is the program app.py (it imports qa, not the other way round): run it.
+    os.execve(sys.executable, [sys.executable, "-m", "app"], env)
+
+
 @main.command("ingest")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--source", default="", help="Source name for articles that do not carry one.")

@@ -97,6 +97,15 @@ class LocalServer:
         self.base_url = self._server.listening_address.rstrip("/") + "/v1"
         self.model = MODEL_ALIAS
 
+    def healthy(self, timeout: float = 2.0) -> bool:
+        """True when the server answers its health check."""
+        import httpx
+
+        try:
+            return httpx.get(self.base_url.removesuffix("/v1") + "/health", timeout=timeout).status_code == 200
+        except httpx.HTTPError:
+            return False
+
 
 def _free_port() -> int:
     with socket.socket() as s:
