@@ -35,6 +35,7 @@ MARKER = re.compile(r"\[(\d{1,3})\]")
 
 CSS = """
 .sanad-msg { unicode-bidi: plaintext; }
+.sanad-msg [dir=auto], .sanad-source [dir=auto] { text-align: start !important; }
 .sanad-msg .cite { text-decoration: none; font-weight: 600; cursor: pointer; }
 .sanad-meta { font-size: 0.8em; opacity: 0.75; margin-top: 0.4em; }
 .sanad-notfound { border-inline-start: 4px solid #d97706; padding-inline-start: 0.6em; }
@@ -45,6 +46,15 @@ CSS = """
 .sanad-source mark { background: #fde68a; }
 .sanad-turn { font-size: 0.85em; opacity: 0.7; margin-top: 0.8em; }
 """
+
+# The embed fills a small iframe: less padding around the chat.
+EMBED_CSS = (
+    CSS
+    + """
+.gradio-container { padding: 0 4px !important; }
+.gradio-container .main, .gradio-container .wrap { padding-top: 0 !important; }
+"""
+)
 
 # Runs in the page head: forwards ?token= from the page URL to the app's own requests, and
 # makes [n] markers scroll to and flash their source (links inside the chat are otherwise
@@ -294,7 +304,9 @@ def build_ui(service: Service, compact: bool = False) -> gr.Blocks:
 def create_app(service: Service, max_upload_bytes: int = 50 * 1024 * 1024) -> Any:
     """The ASGI app: API routes first (they take precedence), then /embed, then the chat at /."""
     api = create_api(service, max_upload_bytes=max_upload_bytes, gated_paths=GATED)
-    api = gr.mount_gradio_app(api, build_ui(service, compact=True), path="/embed", css=CSS, head=HEAD, footer_links=[])
+    api = gr.mount_gradio_app(
+        api, build_ui(service, compact=True), path="/embed", css=EMBED_CSS, head=HEAD, footer_links=[]
+    )
     return gr.mount_gradio_app(api, build_ui(service), path="/", css=CSS, head=HEAD)
 
 

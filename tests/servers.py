@@ -27,7 +27,9 @@ def serve_app(app: Any) -> Iterator[str]:
     """Serve the ASGI ``app`` with uvicorn in a thread; yields its base URL."""
     port = free_port()
     # a long keep-alive: the default 5 s races the client reusing a connection between slow tests
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", timeout_keep_alive=300))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", timeout_keep_alive=300)
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 60

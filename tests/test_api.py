@@ -42,9 +42,7 @@ def test_health_and_readiness(http):
     assert ready.json()["passages"] > 0 and ready.json()["backend"] == "extractive"
 
 
-@pytest.mark.parametrize(
-    "question, lang", [("Who controls Baghouz?", "en"), ("من يسيطر على الباغوز؟", "ar")]
-)
+@pytest.mark.parametrize("question, lang", [("Who controls Baghouz?", "en"), ("من يسيطر على الباغوز؟", "ar")])
 def test_ask_returns_the_structured_answer(http, question, lang):
     r = http.post("/api/ask", json={"question": question}, headers=AUTH)
     assert r.status_code == 200, r.text
@@ -142,7 +140,7 @@ def test_stream_sends_tokens_then_the_answer(http):
 def test_stream_reports_errors_as_json(http):
     r = http.post("/api/ask/stream", json={"question": ""}, headers=AUTH)
     assert r.status_code == 200
-    (event, data), = events(r.text)
+    ((event, data),) = events(r.text)
     assert event == "error" and data["error"]["code"] == "bad_request"
     r = http.post("/api/ask/stream", json={"question": "Who?", "filters": {"date_to": "soon"}}, headers=AUTH)
     assert r.status_code == 400  # bad filters fail before the stream starts
@@ -179,7 +177,8 @@ def test_upload_json_records_then_again(http):
     again = http.post("/api/articles", json={"articles": [record]}, headers=admin).json()
     assert again["added"] == 0 and again["unchanged"] == 1 and again["passages_written"] == 0
     a = http.post(
-        "/api/ask", json={"question": "Who built the lighthouse of Alexandria?", "filters": {"sources": ["api-test"]}},
+        "/api/ask",
+        json={"question": "Who built the lighthouse of Alexandria?", "filters": {"sources": ["api-test"]}},
         headers=AUTH,
     ).json()
     assert a["citations"] and a["citations"][0]["article_id"] == "api-lighthouse"
@@ -188,7 +187,10 @@ def test_upload_json_records_then_again(http):
 def test_upload_files_reports_what_it_rejected(http):
     admin = {"Authorization": f"Bearer {ADMIN}"}
     files = [
-        ("files", ("nile.md", "# The Nile\n\nThe Nile flows north into the Mediterranean Sea.".encode(), "text/markdown")),
+        (
+            "files",
+            ("nile.md", "# The Nile\n\nThe Nile flows north into the Mediterranean Sea.".encode(), "text/markdown"),
+        ),
         ("files", ("broken.txt", b"\x00\x01\x02\xff" * 50, "text/plain")),
     ]
     r = http.post("/api/articles", files=files, data={"source": "uploads"}, headers=admin)
@@ -217,7 +219,11 @@ def test_embedding_headers_and_gated_ui(http):
         r = http.get(path, headers=AUTH)
         assert r.headers["content-security-policy"] == f"frame-ancestors 'self' {WIKI}", path
     assert "Sanad" in http.get("/embed/").text
-    preflight = {"Origin": WIKI, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization"}
+    preflight = {
+        "Origin": WIKI,
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization",
+    }
     assert http.options("/api/ask", headers=preflight).headers.get("access-control-allow-origin") == WIKI
     evil = {**preflight, "Origin": "http://evil.example"}
     assert "access-control-allow-origin" not in http.options("/api/ask", headers=evil).headers
@@ -231,3 +237,13 @@ def test_openapi_docs(http):
     assert http.get("/docs").status_code == 200
     paths = http.get("/openapi.json").json()["paths"]
     assert {"/api/ask", "/api/ask/stream", "/api/articles", "/healthz", "/readyz"} <= set(paths)
+
+
+def test_gradio_client_as_documented(base):
+    from gradio_client import Client
+
+    client = Client(f"{base}/", headers={"X-Sanad-Token": ASK}, verbose=False)
+    _, messages, sources_html = client.predict("من يسيطر على الباغوز؟", [], api_name="/chat")
+    assert 'href="#src-1-1"' in str(messages[-1]["content"]) and TOWN in sources_html
+    with pytest.raises(Exception):  # without the ask token the UI's endpoint refuses
+        Client(f"{base}/", verbose=False).predict("Who controls Baghouz?", [], api_name="/chat")

@@ -161,3 +161,30 @@ def test_eval_prints_metrics_by_language_as_json(sanad_exe, data_dir, tmp_path):
     keys = {"n", "hit@1", "hit@5", "mrr", "bar@2000", "answer_accuracy", "citation_correct", "abstained"}
     assert set(data["overall"]) == keys and data["overall"]["n"] == 2
     assert data["overall"]["hit@5"] == 1.0  # a single article: every question finds it
+
+
+def test_serve_starts_the_web_app(sanad_exe, data_dir, tmp_path):
+    demo = tmp_path / "demo"
+    demo.mkdir()
+    shutil.copy(SEED, demo / "seed.md")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "SANAD_LLM": "extractive", "SANAD_DEMO_ARTICLES": str(demo)}
+    server = subprocess.Popen([sanad_exe, "serve", "--port", str(port)], env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 240
+        while True:
+            assert server.poll() is None, server.stderr.read()
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "sanad serve did not become ready"
+            time.sleep(1)
+        answer = httpx.post(f"http://127.0.0.1:{port}/api/ask", json={"question": "من يسيطر على الباغوز؟"}, timeout=60)
+        assert answer.json()["citations"] and "Sanad" in httpx.get(f"http://127.0.0.1:{port}/", timeout=30).text
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
