@@ -301,9 +301,9 @@ def build_ui(service: Service, compact: bool = False) -> gr.Blocks:
     return ui
 
 
-def create_app(service: Service, max_upload_bytes: int = 50 * 1024 * 1024) -> Any:
+def create_app(service: Service, max_upload_bytes: int = 50 * 1024 * 1024, asks_per_minute: int = 0) -> Any:
     """The ASGI app: API routes first (they take precedence), then /embed, then the chat at /."""
-    api = create_api(service, max_upload_bytes=max_upload_bytes, gated_paths=GATED)
+    api = create_api(service, max_upload_bytes=max_upload_bytes, gated_paths=GATED, asks_per_minute=asks_per_minute)
     api = gr.mount_gradio_app(
         api, build_ui(service, compact=True), path="/embed", css=EMBED_CSS, head=HEAD, footer_links=[]
     )
@@ -335,7 +335,7 @@ def serve(settings: Any) -> None:
     import uvicorn
 
     service = build_service(settings)
-    app = create_app(service, settings.max_upload_mb * 1024 * 1024)
+    app = create_app(service, settings.max_upload_mb * 1024 * 1024, settings.asks_per_minute)
     logger.info("Sanad on http://%s:%d (chat /, embed /embed, API /docs)", settings.host, settings.port)
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning")
 

@@ -81,6 +81,9 @@ class Settings(BaseSettings):
         description="Space- or comma-separated origins allowed to frame the app and call the API from a browser "
         "(CSP frame-ancestors and CORS), e.g. `https://wiki.example.org`. Empty: same origin only.",
     )
+    asks_per_minute: int = Field(
+        60, ge=0, le=100_000, description="Questions per minute per client address (chat, embed and API); 0 = no limit."
+    )
     max_upload_mb: int = Field(50, ge=1, le=2000, description="Largest upload accepted by POST /api/articles, in MB.")
     demo_articles: Path = Field(
         Path(__file__).parent / "examples" / "articles",

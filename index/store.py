@@ -222,7 +222,9 @@ class PassageStore:
         self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None
     ) -> list[tuple[str, str, dict[str, Any], float]]:
         """The ``k`` nearest passages to ``vector``: (id, text, metadata, cosine similarity), best first."""
-        results = self.vectorstore.similarity_search_by_vector_with_relevance_scores(vector.tolist(), k=k, filter=where)
+        results = _call(
+            self.vectorstore.similarity_search_by_vector_with_relevance_scores, vector.tolist(), k=k, filter=where
+        )
         return [(str(doc.id), doc.page_content, dict(doc.metadata), 1.0 - dist) for doc, dist in results]
 
     def iter_metadata(self) -> Iterator[tuple[str, dict[str, Any]]]:

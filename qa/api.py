@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+import time
 from collections.abc import Iterator
 from typing import Annotated, Any
 
@@ -80,9 +82,16 @@ class ArticlesRequest(BaseModel):
 
 
 def create_api(
-    service: Service, max_upload_bytes: int = 50 * 1024 * 1024, gated_paths: tuple[str, ...] = ()
+    service: Service,
+    max_upload_bytes: int = 50 * 1024 * 1024,
+    gated_paths: tuple[str, ...] = (),
+    asks_per_minute: int = 0,
 ) -> FastAPI:
-    """The API app. ``gated_paths``: path fragments of other ask endpoints (the UI's) that need the ask token."""
+    """The API app.
+
+    ``gated_paths``: path fragments of other ask endpoints (the UI's) that need the ask token and
+    count against the rate limit; ``asks_per_minute``: questions per client address (0 = no limit).
+    """
     api = FastAPI(
         title="Sanad API",
         summary="Cited answers from news articles, in the question's language.",
@@ -90,15 +99,19 @@ def create_api(
         redoc_url=None,
     )
     origins = list(service.access.embed_origins)
+    api.add_middleware(TokenGate, service=service, gated_paths=gated_paths)
+    if asks_per_minute:
+        api.add_middleware(RateLimit, per_minute=asks_per_minute, paths=("/api/ask", *gated_paths))
+    api.add_middleware(BodyLimit, limits={"/api/articles": max_upload_bytes}, default=ASK_BODY_LIMIT)
+    api.add_middleware(SecurityHeaders, frame_ancestors=" ".join(["'self'", *origins]))
+    # outermost, so that refusals (401, 413, 429) reach a browser on an allowed origin readable
     api.add_middleware(
         CORSMiddleware,
         allow_origins=origins,
         allow_methods=["GET", "POST"],
         allow_headers=["Authorization", "Content-Type", TOKEN_HEADER],
+        expose_headers=["Retry-After"],
     )
-    api.add_middleware(TokenGate, service=service, gated_paths=gated_paths)
-    api.add_middleware(BodyLimit, limits={"/api/articles": max_upload_bytes}, default=ASK_BODY_LIMIT)
-    api.add_middleware(SecurityHeaders, frame_ancestors=" ".join(["'self'", *origins]))
     _error_handlers(api)
 
     def ask_access(request: Request) -> None:
@@ -369,3 +382,49 @@ class TokenGate:
                 await send({"type": "http.response.body", "body": body.encode()})
                 return
         await self.app(scope, receive, send)
+
+
+class RateLimit:
+    """At most ``per_minute`` questions per client address (token bucket); 429 with Retry-After beyond.
+
+    The address is the connection's peer; behind a proxy, run uvicorn with ``--proxy-headers`` and
+    ``--forwarded-allow-ips`` so that it is the client's.
+    """
+
+    def __init__(self, app: ASGIApp, per_minute: int, paths: tuple[str, ...]):
+        """Wrap ``app``; requests whose path contains one of ``paths`` are counted."""
+        self.app, self.paths = app, paths
+        self.rate = per_minute / 60.0
+        self.capacity = float(per_minute)
+        self.buckets: dict[str, tuple[float, float]] = {}  # address -> (tokens, last time)
+        self.lock = threading.Lock()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # noqa: D102
+        path = scope.get("path", "")
+        if scope["type"] != "http" or scope.get("method") != "POST" or not any(p in path for p in self.paths):
+            return await self.app(scope, receive, send)
+        client = (scope.get("client") or ("?", 0))[0]
+        wait = self._take(client)
+        if wait > 0:
+            body = json.dumps(
+                {"error": {"code": "rate_limited", "message": f"Too many questions; try again in {wait:.0f} s."}}
+            ).encode()
+            headers = [(b"content-type", b"application/json"), (b"retry-after", str(max(1, round(wait))).encode())]
+            await send({"type": "http.response.start", "status": 429, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return None
+        await self.app(scope, receive, send)
+
+    def _take(self, client: str) -> float:
+        """Take one token; the seconds to wait when there is none."""
+        now = time.monotonic()
+        with self.lock:
+            tokens, last = self.buckets.get(client, (self.capacity, now))
+            tokens = min(self.capacity, tokens + (now - last) * self.rate)
+            if tokens < 1:
+                self.buckets[client] = (tokens, now)
+                return (1 - tokens) / self.rate
+            self.buckets[client] = (tokens - 1, now)
+            if len(self.buckets) > 100_000:  # forget idle clients rather than grow without bound
+                self.buckets = {k: v for k, v in self.buckets.items() if now - v[1] < 120}
+            return 0.0

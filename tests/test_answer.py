@@ -51,7 +51,8 @@ def test_extractive_answer_quotes_and_cites_the_seed_passage(answerer, question)
 def test_answer_json_has_the_documented_shape(answerer):
     data = json.loads(json.dumps(answerer.answer("Who controls Baghouz?").to_dict()))
     assert set(data) == {"question", "answer", "language", "abstained", "backend", "notice", "citations", "timings_ms"}
-    assert set(data["timings_ms"]) == {"retrieve", "generate", "total"}
+    assert set(data["timings_ms"]) == {"retrieve", "generate", "total", "first_token"}
+    assert 0 < data["timings_ms"]["first_token"] <= data["timings_ms"]["total"]
     cite = data["citations"][0]
     for key in ("n", "article_id", "title", "source", "url", "date", "text", "start", "end", "score", "supported"):
         assert key in cite

@@ -247,3 +247,15 @@ def test_gradio_client_as_documented(base):
     assert 'href="#src-1-1"' in str(messages[-1]["content"]) and TOWN in sources_html
     with pytest.raises(Exception):  # without the ask token the UI's endpoint refuses
         Client(f"{base}/", verbose=False).predict("Who controls Baghouz?", [], api_name="/chat")
+
+
+def test_rate_limit_per_client(corpus_store):  # noqa: F811
+    service = Service(Answerer(Retriever(corpus_store)), access=Access(embed_origins=(WIKI,)))
+    with serve_app(create_app(service, asks_per_minute=3)) as url, httpx.Client(base_url=url, timeout=60) as http:
+        ok = [http.post("/api/ask", json={"question": "Who controls Baghouz?"}).status_code for _ in range(3)]
+        refused = http.post("/api/ask", json={"question": "Who controls Baghouz?"}, headers={"Origin": WIKI})
+        assert ok == [200, 200, 200] and refused.status_code == 429
+        assert int(refused.headers["retry-after"]) >= 1 and error_of(refused)["code"] == "rate_limited"
+        assert refused.headers["access-control-allow-origin"] == WIKI  # a browser can read the refusal
+        assert http.post("/gradio_api/call/chat", json={"data": ["Who?", []]}).status_code == 429  # the chat too
+        assert http.get("/api/articles").status_code == 200  # reading the list is not asking

@@ -141,3 +141,27 @@ def test_embed_refused_without_token_and_from_other_sites(page, base, wiki, tmp_
         page.wait_for_timeout(2_000)
         blocked = page.wait_for_selector("#sanad").content_frame()
         assert blocked is None or blocked.locator("#question").count() == 0
+
+
+def test_article_html_is_shown_as_text_and_never_runs(page, base, corpus_store, tmp_path):  # noqa: F811
+    from index.ingest import ingest
+    from index.loaders import article_from_record
+
+    evil = article_from_record(
+        {
+            "id": "xss",
+            "title": '<img src=x onerror="window.__xss=1">Zanzibar cloves',
+            "text": "Zanzibar exports cloves <script>window.__xss=2</script> every year to India. "
+            'The clove harvest <b onmouseover="window.__xss=3">begins</b> in July.',
+            "source": "test",
+        },
+        "test",
+        "xss",
+    )
+    ingest([evil], corpus_store)
+    page.goto(f"{base}/?token={TOKEN}")
+    ask(page, "Where does Zanzibar export cloves to?", 0)
+    sources = page.locator("#sources").inner_text()
+    assert "<script>window.__xss=2</script>" in sources and "<img src=x" in sources  # shown as text
+    page.locator("#sources .sanad-source").first.hover()
+    assert page.evaluate("window.__xss") is None  # nothing ran
