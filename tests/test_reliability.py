@@ -1,17 +1,23 @@
-"""Reliability: a Chroma server that goes away and comes back; (more cases follow in this file)."""
+"""Reliability: a Chroma server that goes away and comes back, an ingestion killed halfway."""
 
 import contextlib
+import json
+import os
+import re
+import signal
+import subprocess
 
 import httpx
 
 from app import create_app
-from index.ingest import ingest
+from index.ingest import ingest, make_passages
 from index.loaders import load_paths
 from qa.answer import Answerer
 from qa.engine import open_index
 from qa.retrieve import Retriever
 from qa.service import Service
-from tests.conftest import SEED
+from index.types import Article
+from tests.conftest import ROOT, SEED
 from tests.servers import chroma_server, free_port, serve_app
 
 QUESTION = {"question": "Who controls Baghouz?"}
@@ -37,3 +43,30 @@ def test_chroma_server_down_is_a_503_and_recovers(tmp_path, embeddings):
             assert http.get("/readyz", timeout=60).status_code == 200
             back = http.post("/api/ask", json=QUESTION, timeout=60)
             assert back.status_code == 200 and back.json()["citations"]
+
+
+def test_kill_9_halfway_through_ingest_then_rerun_loses_nothing(sanad_exe, data_dir, embeddings):
+    feed = ROOT / "examples" / "articles" / "xquad-ar.jsonl"
+    env = {**os.environ, "SANAD_DATA_DIR": str(data_dir), "SANAD_LLM": "extractive"}
+    proc = subprocess.Popen([sanad_exe, "ingest", str(feed)], env=env, stderr=subprocess.PIPE)
+    seen = b""
+    while proc.poll() is None:  # kill -9 once the progress bar passes 40 % of the passages
+        seen += os.read(proc.stderr.fileno(), 4096)
+        done = [int(p) for p in re.findall(rb"embedding:\s+(\d+)%", seen)]
+        if done and done[-1] >= 40:
+            proc.send_signal(signal.SIGKILL)
+            break
+    assert proc.wait(timeout=60) == -signal.SIGKILL, "ingest finished before it could be killed"
+
+    again = subprocess.run([sanad_exe, "ingest", "--quiet", str(feed)], env=env, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    store = open_index(data_dir, embeddings=embeddings)
+    articles = [a for a in load_paths([feed]) if isinstance(a, Article)]
+    expected = {p.id for a in articles for p in make_passages(a)}
+    stored = [pid for pid, _ in store.iter_metadata()]
+    assert len(stored) == len(set(stored)) == store.count()  # no duplicates
+    assert set(stored) == expected  # every passage of every article, no orphans
+    assert store.lexical is not None and store.lexical.count() == len(expected)  # both legs in sync
+    assert {a["article_id"] for a in store.articles()} == {a.id for a in articles}
+    answer = subprocess.run([sanad_exe, "ask", "--json", "متى تأسست جامعة هارفارد؟"], env=env, capture_output=True)
+    assert answer.returncode == 0 and json.loads(answer.stdout)["citations"]
