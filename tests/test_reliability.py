@@ -12,11 +12,11 @@ import httpx
 from app import create_app
 from index.ingest import ingest, make_passages
 from index.loaders import load_paths
+from index.types import Article
 from qa.answer import Answerer
 from qa.engine import open_index
 from qa.retrieve import Retriever
 from qa.service import Service
-from index.types import Article
 from tests.conftest import ROOT, SEED
 from tests.servers import chroma_server, free_port, serve_app
 
