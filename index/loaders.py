@@ -28,6 +28,10 @@ HTML_SUFFIXES = (".html", ".htm")
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz")
 SUPPORTED = TEXT_SUFFIXES + HTML_SUFFIXES + JSONL_SUFFIXES
 _SKIPPED_NAMES = ("readme", "license", "licence", "notice")
+# Limits that keep one bad input from exhausting memory (a "gzip bomb", a log file fed by mistake).
+MAX_FILE_BYTES = 64 * 1024 * 1024  # a text or HTML file
+MAX_RECORD_BYTES = 8 * 1024 * 1024  # one JSONL line, after decompression
+MAX_ARTICLE_CHARS = 2_000_000  # about a 300,000-word book
 _DATE_FIELDS = ("date", "published", "date_published", "date_extracted")
 _TITLE_MAX_CHARS = 150
 
@@ -105,6 +109,9 @@ def _describe(e: Exception) -> str:
 
 
 def _read_text(path: Path) -> str:
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise UnreadableFile(f"file too large ({size // 2**20} MB; at most {MAX_FILE_BYTES // 2**20} MB)")
     text = decode_bytes(path.read_bytes())
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
@@ -112,6 +119,8 @@ def _read_text(path: Path) -> str:
 def _article(article_id: str, text: str, origin: str, **meta: Any) -> Article | Rejection:
     if not text.strip():
         return Rejection(origin, "no text")
+    if len(text) > MAX_ARTICLE_CHARS:
+        return Rejection(origin, f"article too long ({len(text):,} characters; at most {MAX_ARTICLE_CHARS:,})")
     fields = {k: "" if v is None else str(v).strip() for k, v in meta.items()}
     fields["lang"] = fields.get("lang") or detect_language(text)
     return Article(id=article_id, text=text, origin=origin, **fields)
@@ -180,17 +189,26 @@ def _load_html(path: Path, article_id: str, source: str) -> Article | Rejection:
 
 def _load_jsonl(path: Path, file_id: str, source: str) -> Iterator[Article | Rejection]:
     opener = gzip.open if path.name.lower().endswith(".gz") else open
+    found = False
     with opener(path, "rb") as f:
-        for lineno, raw in enumerate(f, 1):
+        for lineno, raw in enumerate(iter(lambda: f.readline(MAX_RECORD_BYTES + 1), b""), 1):
             origin = f"{path}:{lineno}"
+            if len(raw) > MAX_RECORD_BYTES and not raw.endswith(b"\n"):
+                while (rest := f.readline(MAX_RECORD_BYTES)) and not rest.endswith(b"\n"):
+                    pass  # skip the rest of the oversized line without holding it
+                yield Rejection(origin, f"record too large (more than {MAX_RECORD_BYTES // 2**20} MB)")
+                continue
             if not raw.strip():
                 continue
+            found = True
             try:
                 record = json.loads(decode_bytes(raw))
             except (ValueError, UnreadableFile) as e:
                 yield Rejection(origin, f"not a JSON record ({e})")
                 continue
             yield article_from_record(record, origin, f"{file_id}#{lineno}", source)
+    if not found:
+        yield Rejection(str(path), "no records (the file is empty)")
 
 
 def article_from_record(record: Any, origin: str, fallback_id: str, source: str = "") -> Article | Rejection:

@@ -9,6 +9,7 @@ by measurement on XQuAD (docs/benchmarks.md).
 from __future__ import annotations
 
 import time
+import unicodedata
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -143,8 +144,11 @@ def _largest_uncovered(start: int, end: int, spans: list[tuple[int, int]]) -> tu
 
 
 def clean_question(question: str) -> str:
-    """The question with white space folded; raises :class:`BadQuestion` when empty or too long."""
-    question = " ".join(question.split())
+    """The question with white space folded and control characters dropped.
+
+    Raises :class:`BadQuestion` when nothing is left or it is too long.
+    """
+    question = " ".join("".join(c for c in question if c.isspace() or unicodedata.category(c) != "Cc").split())
     if not question:
         raise BadQuestion("The question is empty: type a question about the articles.")
     if len(question) > MAX_QUESTION_CHARS:

@@ -182,6 +182,8 @@ class Service:
         try:
             checks["passages"] = self.store.count()
             checks["index"] = "ok"
+            if self.store.lexical is not None:
+                checks["lexical_in_sync"] = self.store.lexical.count() == checks["passages"]
         except StoreError as e:
             checks["index"] = str(e)
         try:
