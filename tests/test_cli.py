@@ -97,6 +97,8 @@ def test_ingest_and_stats_against_a_chroma_server(sanad_exe, data_dir, chroma_se
     stats = _run(sanad_exe, "stats", env=env)
     assert f"Chroma server 127.0.0.1:{chroma_server}" in stats.stdout and "articles:        1" in stats.stdout
     assert not (data_dir / "chroma").exists()  # nothing went to the embedded store
+    asked = _run(sanad_exe, "ask", "--json", "من يسيطر على الباغوز؟", env={**env, "SANAD_LLM": "extractive"})
+    assert asked.returncode == 0 and json.loads(asked.stdout)["citations"], asked.stderr
 
 
 def test_an_unreachable_chroma_server_is_a_clear_error(sanad_exe, data_dir):

@@ -70,3 +70,27 @@ def test_kill_9_halfway_through_ingest_then_rerun_loses_nothing(sanad_exe, data_
     assert {a["article_id"] for a in store.articles()} == {a.id for a in articles}
     answer = subprocess.run([sanad_exe, "ask", "--json", "متى تأسست جامعة هارفارد؟"], env=env, capture_output=True)
     assert answer.returncode == 0 and json.loads(answer.stdout)["citations"]
+
+
+def test_a_replica_sees_another_replicas_ingestion(tmp_path, embeddings):
+    """Two app replicas share one Chroma; each keeps its own BM25 file, which catches up by itself."""
+    from index.lexical import LexicalIndex
+    from index.store import PassageStore, open_client
+
+    port = free_port()
+    with chroma_server(tmp_path / "chroma", port):
+        a, b = (
+            PassageStore(
+                open_client(host="127.0.0.1", port=port),
+                "shared",
+                embeddings,
+                lexical=LexicalIndex(tmp_path / f"{n}.sqlite"),
+            )
+            for n in ("a", "b")
+        )
+        reader = Retriever(b, mode="lexical", lexical_check_seconds=0)
+        assert reader.retrieve("الباغوز") == []
+        ingest(load_paths([SEED]), a)  # replica A ingests
+        hits = reader.retrieve("الباغوز")  # replica B's lexical leg catches up on its own
+        assert hits and all(h.article_id == "baghouz-ar.md" for h in hits)
+        assert b.lexical.count() == a.lexical.count() == a.count()
