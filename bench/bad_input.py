@@ -190,9 +190,9 @@ def main() -> None:
     ap.add_argument("--output", type=Path, default=ROOT / "docs" / "reliability.md")
     ap.add_argument("--data-dir", type=Path, default=None)
     args = ap.parse_args()
-    from bench.load import _free_port, _wait_ready
+    from bench._server import free_port, wait_ready
 
-    port = _free_port()
+    port = free_port()
     data = args.data_dir or Path(tempfile.mkdtemp(prefix="sanad-bad-"))
     env = {**os.environ, "SANAD_DATA_DIR": str(data), "SANAD_LLM": "extractive", "SANAD_PORT": str(port)}
     env |= {"SANAD_ADMIN_TOKEN": ADMIN, "SANAD_ASKS_PER_MINUTE": "0", "SANAD_COLLECTION": f"bad-{port}"}
@@ -200,7 +200,7 @@ def main() -> None:
 
     server = subprocess.Popen([sys.executable, str(ROOT / "app.py")], env=env, stderr=subprocess.DEVNULL)
     try:
-        _wait_ready(f"http://127.0.0.1:{port}", server)
+        wait_ready(f"http://127.0.0.1:{port}", server)
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=300) as http:
             results = run(http)
     finally:

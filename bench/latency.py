@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -30,6 +29,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._report import DEFAULT_REPORT, ROOT, SHARED, machine, table, update_section  # noqa: E402
+from bench._server import free_port, wait_ready  # noqa: E402
 
 SANAD = Path(sys.executable).parent / "sanad"
 
@@ -63,12 +63,6 @@ def cli_rows(llm: str, qs: list[str], env: dict[str, str]) -> list[list[object]]
     return [[f"`sanad ask --llm {llm}`", len(qs), "-", p50, p95, f"`sanad stats` {s50}", f"{ratio:.2f}"]]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def api_rows(llm: str, qs: list[str], env: dict[str, str]) -> list[list[object]]:
     """`/api/ask` latency seen by the client, against the engine's own time; stream first token."""
     port = free_port()
@@ -80,16 +74,7 @@ def api_rows(llm: str, qs: list[str], env: dict[str, str]) -> list[list[object]]
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 600
-        while True:
-            assert server.poll() is None, "the server exited"
-            try:
-                if httpx.get(f"{base}/readyz", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the server did not become ready"
-            time.sleep(1)
+        wait_ready(base, server, timeout=600)
         with httpx.Client(base_url=base, timeout=600) as client:
             client.post("/api/ask", json={"question": "warm-up"})
             seen, engine, first = [], [], []

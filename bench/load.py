@@ -31,6 +31,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._report import ROOT, SHARED, machine, table, update_section  # noqa: E402
+from bench._server import free_port, wait_ready  # noqa: E402
 
 QUESTIONS = [
     "Who controls Baghouz?",
@@ -107,7 +108,7 @@ def main() -> None:
         args.clients, args.seconds, args.articles = 4, 5, 3
         args.output = Path(tempfile.mkdtemp()) / "reliability.md"
     data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="sanad-load-"))
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "SANAD_DATA_DIR": str(data_dir),
@@ -126,7 +127,7 @@ def main() -> None:
     server = subprocess.Popen([sys.executable, str(ROOT / "app.py")], env=env, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_ready(base, server)
+        wait_ready(base, server)
         records = news(args.articles)
         ingest_result: dict = {}
 
@@ -191,27 +192,6 @@ HEADERS = [
     "ingested meanwhile",
     "dense and lexical in sync after",
 ]
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_ready(base: str, server: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 900
-    while True:
-        assert server.poll() is None, "the server exited"
-        try:
-            if httpx.get(f"{base}/readyz", timeout=5).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, "the server did not become ready"
-        time.sleep(1)
 
 
 if __name__ == "__main__":

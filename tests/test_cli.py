@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bench._server import wait_ready
 from tests.conftest import SEED
 
 pytestmark = pytest.mark.slow
@@ -175,16 +176,7 @@ def test_serve_starts_the_web_app(sanad_exe, data_dir, tmp_path):
     env = {**os.environ, "SANAD_LLM": "extractive", "SANAD_DEMO_ARTICLES": str(demo)}
     server = subprocess.Popen([sanad_exe, "serve", "--port", str(port)], env=env, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 240
-        while True:
-            assert server.poll() is None, server.stderr.read()
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "sanad serve did not become ready"
-            time.sleep(1)
+        wait_ready(f"http://127.0.0.1:{port}", server, timeout=240)
         answer = httpx.post(f"http://127.0.0.1:{port}/api/ask", json={"question": "من يسيطر على الباغوز؟"}, timeout=60)
         assert answer.json()["citations"] and "Sanad" in httpx.get(f"http://127.0.0.1:{port}/", timeout=30).text
     finally:
