@@ -26,14 +26,23 @@ class BadQuestion(QAError, ValueError):
     """The question cannot be searched for; the message says why."""
 
 
+# Languages written in Arabic script (the language codes articles carry).
+ARABIC_SCRIPT_LANGS = ("ar", "fa", "ur", "ps", "ckb", "ku", "ug", "sd", "arz", "ary", "apc", "acm")
+
+
 @dataclass(frozen=True)
 class Fusion:
     """Reciprocal rank fusion weights: score = Σ weight / (k + rank) over the legs."""
 
     rrf_k: int = 60
     dense_weight: float = 1.0
-    lexical_weight_arabic: float = 1.0  # question in Arabic script: shares words with Arabic passages
-    lexical_weight_other: float = 0.15  # other scripts: lexical matches only on names and numbers
+    lexical_weight_arabic: float = 1.0  # question in Arabic script
+    lexical_weight_other: float = 1.0  # question in another script
+    # BM25 votes only for passages written in the question's script (Arabic script or not): across
+    # scripts words cannot match, only numbers and stray names, which with many passages is noise
+    # (docs/benchmarks.md: with 5,000 distractors an unrestricted vote cost English questions
+    # against Arabic articles hit@1 and bar@2000). Within a script it is the usual hybrid.
+    same_script_only: bool = True
     candidates: int = 50  # from each leg
 
 
@@ -79,6 +88,10 @@ class Retriever:
     def _lexical(self, question: str, k: int, where: dict[str, Any] | None) -> list[tuple[str, float]]:
         if self.store.lexical is None:
             return []
+        if self.fusion.same_script_only:
+            op = "$in" if is_arabic_script(question) else "$nin"
+            script = {"lang": {op: list(ARABIC_SCRIPT_LANGS)}}
+            where = {"$and": [where, script]} if where else script
         now = time.monotonic()
         if now - self._checked > self.lexical_check_seconds:
             self.store.sync_lexical()

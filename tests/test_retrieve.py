@@ -15,7 +15,8 @@ def hybrid_store(tmp_path, embeddings):
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "seed.md").write_bytes(SEED.read_bytes())
     (tmp_path / "in" / "other.jsonl").write_text(
-        '{"id": "o1", "text": "افتتح معرض الرياض الدولي للكتاب أبوابه أمس بمشاركة واسعة.", "source": "S2"}\n',
+        '{"id": "o1", "text": "افتتح معرض الرياض الدولي للكتاب أبوابه أمس بمشاركة واسعة.", "source": "S2"}\n'
+        '{"id": "e1", "text": "The Riyadh book fair of 2018 hosted publishers from thirty countries.", "lang": "en"}\n',
         encoding="utf-8",
     )
     store = PassageStore(
@@ -36,16 +37,19 @@ def test_every_mode_finds_the_town_for_an_arabic_question(hybrid_store, mode):
     assert any("الباغوز التحتاني" in h.text for h in hits)
 
 
-def test_the_lexical_vote_is_weighted_by_the_question_script(hybrid_store):
-    q = "Who controls Baghouz?"
-    muted = Retriever(hybrid_store, fusion=Fusion(lexical_weight_other=0.0))
-    dense = Retriever(hybrid_store, mode="dense")
-    assert [h.passage_id for h in muted.retrieve(q, k=5)] == [h.passage_id for h in dense.retrieve(q, k=5)]
-    assert Fusion().lexical_weight_arabic > Fusion().lexical_weight_other > 0
+def test_bm25_votes_only_within_the_question_script(hybrid_store):
+    lexical = Retriever(hybrid_store, mode="lexical")
+    anywhere = Retriever(hybrid_store, mode="lexical", fusion=Fusion(same_script_only=False))
+    # the number is in the Arabic seed article: an unrestricted vote would go there
+    q = "Which town lies 120 km south-east of Deir ez-Zor?"
+    assert {h.lang for h in anywhere.retrieve(q, k=5)} == {"ar"}
+    assert lexical.retrieve(q, k=5) == []
+    assert [h.article_id for h in lexical.retrieve("book fair 2018", k=5)] == ["e1"]
+    assert {h.lang for h in lexical.retrieve("معرض الكتاب 2018", k=5)} == {"ar"}
 
 
 def test_filters_apply_to_both_legs(hybrid_store):
-    retriever = Retriever(hybrid_store, fusion=Fusion(lexical_weight_other=1.0))
+    retriever = Retriever(hybrid_store, fusion=Fusion(same_script_only=False))
     for q in ("معرض الكتاب", "book fair"):
         hits = retriever.retrieve(q, k=5, where={"source": "S2"})
         assert [h.article_id for h in hits] == ["o1"]
