@@ -140,16 +140,24 @@ class PassageEmbeddings(Embeddings):
     def _encode(self, texts: list[str], prompt: str) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), np.float32)
-        with self._lock:
-            vectors = self._model.encode(
-                texts,
-                prompt=prompt or None,
-                batch_size=self.batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
-        return np.asarray(vectors, dtype=np.float32)
+        # Longest first (as sentence-transformers orders a call), in slices of two batches, each
+        # under the lock on its own: a question waits for one slice of an ingestion, not all of it.
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        out = np.zeros((len(texts), self.dimension), np.float32)
+        step = 2 * self.batch_size
+        for start in range(0, len(order), step):
+            chosen = order[start : start + step]
+            with self._lock:
+                vectors = self._model.encode(
+                    [texts[i] for i in chosen],
+                    prompt=prompt or None,
+                    batch_size=self.batch_size,
+                    normalize_embeddings=True,
+                    convert_to_numpy=True,
+                    show_progress_bar=False,
+                )
+            out[chosen] = np.asarray(vectors, dtype=np.float32)
+        return out
 
 
 def fingerprint_similarity(a: list[float], b: list[float]) -> float:

@@ -50,7 +50,11 @@ def ingest(
         _plan(articles[i : i + _PLAN_BATCH], store, report, work, target_words, max_words)
     if work.passages or work.stale:
         revision = store.begin_change()
-        _write(work, store, report, embed_titles, progress)
+        try:
+            _write(work, store, report, embed_titles, progress)
+        except BaseException:
+            store.abandon_change()
+            raise
         store.end_change(revision)
     report.seconds = time.perf_counter() - started
     return report

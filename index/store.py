@@ -87,6 +87,7 @@ class PassageStore:
         self.embeddings = embeddings
         self.where = where or "Chroma"
         self.lexical = lexical
+        self._own_change = ""
         self._client, self._name = client, name
         fingerprint = embeddings.fingerprint()
         try:
@@ -173,6 +174,7 @@ class PassageStore:
     def begin_change(self) -> str:
         """Announce a change: a new revision, stored before any write so readers notice a crash."""
         revision = uuid.uuid4().hex
+        self._own_change = revision  # our own writes in progress: the lexical index follows them
         meta = dict(_call(self._client.get_collection, self._name).metadata or {})
         _call(self._collection.modify, metadata={**meta, "revision": revision})
         return revision
@@ -181,12 +183,19 @@ class PassageStore:
         """Record that this store's lexical index has every write of ``revision``."""
         if self.lexical is not None:
             self.lexical.set_revision(revision)
+        self._own_change = ""
+
+    def abandon_change(self) -> None:
+        """A change failed midway: let the next :meth:`sync_lexical` check (and rebuild) as usual."""
+        self._own_change = ""
 
     def sync_lexical(self) -> bool:
         """Rebuild the lexical index from Chroma if it is behind; True when it was rebuilt."""
         if self.lexical is None:
             return False
         revision = self.revision()
+        if revision == self._own_change:
+            return False  # an ingestion of this process is writing to both; it stamps the revision at the end
         if self.lexical.revision == revision and self.lexical.count() == self.count():
             return False
         self.lexical.replace_all(self._iter_rows(), revision)

@@ -62,3 +62,13 @@ def test_a_lexical_index_that_missed_changes_is_rebuilt(hybrid_store, tmp_path):
     assert hybrid_store.sync_lexical() is True
     assert hybrid_store.lexical.count() == hybrid_store.count()
     assert hybrid_store.sync_lexical() is False
+
+
+def test_an_ingestion_in_progress_is_not_mistaken_for_a_missed_change(hybrid_store):
+    revision = hybrid_store.begin_change()  # this process is writing: both legs get every write
+    assert hybrid_store.sync_lexical() is False
+    hybrid_store.end_change(revision)
+    assert hybrid_store.sync_lexical() is False
+    hybrid_store.begin_change()
+    hybrid_store.abandon_change()  # it failed midway: the next check rebuilds
+    assert hybrid_store.sync_lexical() is True
