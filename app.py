@@ -8,6 +8,7 @@ left-to-right in the same conversation.
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
 import os
@@ -286,12 +287,9 @@ def build_ui(service: Service, compact: bool = False) -> gr.Blocks:
 
         target = compact_sources if compact else sources
 
-        def respond(q: str, messages: list[dict[str, Any]], state: list[dict[str, Any]]):
-            yield from chat(service, q, messages, state)
-
         gr.on(
             [question.submit, send.click],
-            respond,
+            functools.partial(chat, service),
             [question, chatbot, turns],
             [question, chatbot, target, turns],
             api_name="chat" if not compact else False,

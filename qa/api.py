@@ -355,9 +355,15 @@ class BodyLimit:
 
 async def _refuse(send: Send, limit: int) -> None:
     text = f"The request body is larger than this endpoint accepts ({limit // 1024} KiB)."
-    body = json.dumps({"error": {"code": "too_large", "message": text}}).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    await _send_error(send, 413, "too_large", text)
+
+
+async def _send_error(send: Send, status: int, code: str, text: str, **headers: str) -> None:
+    """The JSON error body of :func:`_error`, sent from a middleware (before any route runs)."""
+    body = json.dumps({"error": {"code": code, "message": text}}).encode()
+    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    raw += [(k.replace("_", "-").encode(), v.encode()) for k, v in headers.items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -376,11 +382,8 @@ class TokenGate:
         if scope["type"] == "http" and self.service.access.api_token:
             path = scope.get("path", "")
             if any(g in path for g in self.gated) and not self.service.access.may_ask(request_token(Request(scope))):
-                body = json.dumps({"error": {"code": "unauthorized", "message": "This server needs an ask token."}})
-                headers = [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")]
-                await send({"type": "http.response.start", "status": 401, "headers": headers})
-                await send({"type": "http.response.body", "body": body.encode()})
-                return
+                text = "This server needs an ask token."
+                return await _send_error(send, 401, "unauthorized", text, www_authenticate="Bearer")
         await self.app(scope, receive, send)
 
 
@@ -406,13 +409,8 @@ class RateLimit:
         client = (scope.get("client") or ("?", 0))[0]
         wait = self._take(client)
         if wait > 0:
-            body = json.dumps(
-                {"error": {"code": "rate_limited", "message": f"Too many questions; try again in {wait:.0f} s."}}
-            ).encode()
-            headers = [(b"content-type", b"application/json"), (b"retry-after", str(max(1, round(wait))).encode())]
-            await send({"type": "http.response.start", "status": 429, "headers": headers})
-            await send({"type": "http.response.body", "body": body})
-            return None
+            text = f"Too many questions; try again in {wait:.0f} s."
+            return await _send_error(send, 429, "rate_limited", text, retry_after=str(max(1, round(wait))))
         await self.app(scope, receive, send)
 
     def _take(self, client: str) -> float:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import http.server
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -14,12 +13,7 @@ from typing import Any
 
 import uvicorn
 
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from bench._server import free_port
 
 
 @contextlib.contextmanager

@@ -121,7 +121,7 @@ def test_embed_in_a_wiki_iframe(page, base, wiki, tmp_path):
     assert frame.evaluate("document.scrollingElement.scrollWidth") <= 400
     # the sources sit folded under the chat; a marker opens nothing new but flashes its source
     frame.get_by_text("Sources · المصادر").click()
-    assert frame.locator("#sources-compact .sanad-source").count() >= 1
+    frame.wait_for_selector("#sources-compact .sanad-source", timeout=10_000)  # the accordion renders on opening
     message.locator("a.cite").first.click()
     frame.wait_for_selector("#sources-compact .sanad-source.flash", timeout=5_000)
     shot(page, tmp_path, "embed.png")

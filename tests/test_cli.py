@@ -3,16 +3,14 @@
 import json
 import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from bench._server import wait_ready
+from tests import servers
 from tests.conftest import SEED
 
 pytestmark = pytest.mark.slow
@@ -58,36 +56,11 @@ def test_invalid_settings_and_missing_paths_are_clear_errors(sanad_exe, data_dir
     assert missing.returncode == 1 and "no such file or folder" in missing.stderr
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def chroma_server(tmp_path):
     """A real ``chroma run`` server on 127.0.0.1, stopped after the test."""
-    port = _free_port()
-    chroma = Path(sys.executable).parent / "chroma"
-    proc = subprocess.Popen(
-        [str(chroma), "run", "--path", str(tmp_path / "server"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        pytest.fail("chroma run did not start within 60 s")
-    yield port
-    proc.terminate()
-    proc.wait(timeout=30)
+    with servers.chroma_server(tmp_path / "server") as port:
+        yield port
 
 
 def test_ingest_and_stats_against_a_chroma_server(sanad_exe, data_dir, chroma_server, tmp_path):
@@ -103,7 +76,7 @@ def test_ingest_and_stats_against_a_chroma_server(sanad_exe, data_dir, chroma_se
 
 
 def test_an_unreachable_chroma_server_is_a_clear_error(sanad_exe, data_dir):
-    env = _env(data_dir, SANAD_CHROMA_HOST="127.0.0.1", SANAD_CHROMA_PORT=str(_free_port()))
+    env = _env(data_dir, SANAD_CHROMA_HOST="127.0.0.1", SANAD_CHROMA_PORT=str(servers.free_port()))
     result = _run(sanad_exe, "stats", env=env)
     assert result.returncode == 1
     assert "Cannot reach the Chroma server" in result.stderr and "Traceback" not in result.stderr
@@ -170,9 +143,7 @@ def test_serve_starts_the_web_app(sanad_exe, data_dir, tmp_path):
     demo = tmp_path / "demo"
     demo.mkdir()
     shutil.copy(SEED, demo / "seed.md")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = servers.free_port()
     env = {**os.environ, "SANAD_LLM": "extractive", "SANAD_DEMO_ARTICLES": str(demo)}
     server = subprocess.Popen([sanad_exe, "serve", "--port", str(port)], env=env, stderr=subprocess.PIPE, text=True)
     try:
