@@ -258,21 +258,14 @@ class PassageStore:
             found[aid]["passages"] += 1
         return list(found.values())
 
-    def stats(self) -> dict[str, Any]:
-        """Articles, passages, languages and sources in the store."""
-        article_lang: dict[str, str] = {}
-        article_source: dict[str, str] = {}
-        passages = 0
-        for _, meta in self.iter_metadata():
-            passages += 1
-            aid = str(meta.get("article_id", ""))
-            article_lang[aid] = str(meta.get("lang", "")) or "?"
-            article_source[aid] = str(meta.get("source", "")) or "-"
+    def stats(self, articles: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """Articles, passages, languages and sources in the store (from ``articles()``, read if not given)."""
+        listing = self.articles() if articles is None else articles
         return {
-            "articles": len(article_lang),
-            "passages": passages,
-            "languages": dict(Counter(article_lang.values()).most_common()),
-            "sources": dict(Counter(article_source.values()).most_common()),
+            "articles": len(listing),
+            "passages": sum(a["passages"] for a in listing),
+            "languages": dict(Counter(a["lang"] or "?" for a in listing).most_common()),
+            "sources": dict(Counter(a["source"] or "-" for a in listing).most_common()),
             "embedding_model": self.model_name,
             "embedding_dim": self.embeddings.dimension,
             "location": self.where,

@@ -132,10 +132,11 @@ class Service:
 
     def articles(self, limit: int = 100, offset: int = 0) -> dict[str, Any]:
         """Index statistics and one page of the stored articles, newest first."""
-        listing = self.store.articles()
+        listing = self.store.articles()  # one pass over the index serves both
+        stats = self.store.stats(listing)
         listing.sort(key=lambda a: (a["date"], a["title"]), reverse=True)
         return {
-            "stats": self.store.stats(),
+            "stats": stats,
             "total": len(listing),
             "offset": offset,
             "articles": listing[offset : offset + limit],
