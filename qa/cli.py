@@ -165,7 +165,13 @@ def eval_command(
     from qa.evaluate import build_index, evaluate, limit_per_language, load_questions, sample_distractors
 
     qs = limit_per_language(load_questions(questions), limit)
-    embeddings = load_embeddings(settings.data_dir, settings.embedding_model, settings.embedding_batch_size, cache=True)
+    embeddings = load_embeddings(
+        settings.data_dir,
+        settings.embedding_model,
+        settings.embedding_batch_size,
+        cache=True,
+        backend=settings.embedding_backend,
+    )
     with tempfile.TemporaryDirectory(prefix="sanad-eval-") as work:
         store = open_index(Path(work), collection="eval", embeddings=embeddings)
         pool = sample_distractors(distractors, n_distractors) if distractors and n_distractors else ()

