@@ -42,6 +42,22 @@ def machine() -> str:
     return f"{now}, commit {commit.strip() or '?'}, {os.cpu_count()} cores ({cpu}), Python {platform.python_version()}"
 
 
+def command() -> str:
+    """This script's command line, as a reader would type it (without --data-dir / --output)."""
+    import shlex
+    import sys
+
+    args, skip = [], False
+    for arg in sys.argv[1:]:
+        if skip:
+            skip = False
+        elif arg in ("--data-dir", "--output"):
+            skip = True
+        elif not arg.startswith(("--data-dir=", "--output=")):
+            args.append(arg)
+    return shlex.join([".venv/bin/python", f"bench/{Path(sys.argv[0]).name}", *args])
+
+
 def update_section(report: Path, key: str, body: str) -> None:
     """Replace (or append) the section between ``<!-- bench:key -->`` markers in ``report``."""
     start, end = f"<!-- bench:{key} -->", f"<!-- /bench:{key} -->"

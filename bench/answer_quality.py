@@ -25,16 +25,49 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._report import DEFAULT_REPORT, SHARED, machine, table, update_section  # noqa: E402
+from bench._report import DEFAULT_REPORT, ROOT, SHARED, command, machine, table, update_section  # noqa: E402
 from index.embeddings import PassageEmbeddings  # noqa: E402
+from index.ingest import ingest  # noqa: E402
 from index.lexical import LexicalIndex  # noqa: E402
+from index.loaders import load_paths  # noqa: E402
 from index.store import PassageStore, open_client  # noqa: E402
+from index.types import Article  # noqa: E402
 from qa.answer import AnswerConfig, Answerer  # noqa: E402
 from qa.engine import build_generator  # noqa: E402
-from qa.evaluate import answer_is_accurate, build_index, is_hit, limit_per_language, load_questions  # noqa: E402
+from qa.evaluate import (  # noqa: E402
+    Question,
+    answer_is_accurate,
+    build_index,
+    is_hit,
+    limit_per_language,
+    load_questions,
+)
 from qa.retrieve import Retriever  # noqa: E402
 
 XQUAD = SHARED / "data" / "xquad"
+SEED_ARTICLE = ROOT / "examples" / "articles" / "baghouz-ar.md"
+SEED_QUESTIONS = Path(__file__).with_name("seed_questions.jsonl")
+
+
+def seed_questions(article: Article) -> tuple[list[Question], list[Question]]:
+    """The demo article's questions (ours, bench/seed_questions.jsonl): answerable ones and the rest.
+
+    An answerable question's gold paragraph is the line of the article holding its ``evidence``.
+    """
+    answerable, unanswerable = [], []
+    for line in SEED_QUESTIONS.read_text(encoding="utf-8").splitlines():
+        r = json.loads(line)
+        if not r["answers"]:
+            unanswerable.append(Question(r["id"], r["question"], r["lang"], article.id, (0, 0), ()))
+            continue
+        at = article.text.index(r["evidence"])
+        start = article.text.rfind("\n", 0, at) + 1
+        end = article.text.find("\n", at) % (len(article.text) + 1)
+        spans = tuple((i, i + len(a)) for a in r["answers"] if (i := article.text.find(a, start, end)) >= 0)
+        answerable.append(
+            Question(r["id"], r["question"], r["lang"], article.id, (start, end), spans, tuple(r["answers"]))
+        )
+    return answerable, unanswerable
 
 
 def main() -> None:
@@ -77,14 +110,20 @@ def main() -> None:
             open_client(path=Path(work) / "chroma"), "half", embeddings, lexical=LexicalIndex(Path(work) / "l.sqlite")
         )
         build_index(store, feed)
+        seed = next(a for a in load_paths([SEED_ARTICLE]) if isinstance(a, Article))
+        ingest([seed], store)
+        seed_a, seed_u = seed_questions(seed)
+        if args.smoke:
+            seed_a, seed_u = seed_a[:2], seed_u[:2]
         dump = args.dump.open("w", encoding="utf-8") if args.dump else None
-        for context, lang in [(c, lang) for c in args.context for lang in ("ar", "en")]:
+        groups = [(c, lang, s) for c in args.context for s in ("xquad", "seed") for lang in ("ar", "en")]
+        for context, lang, source in groups:
             answerer = Answerer(Retriever(store), AnswerConfig(llm_context=context), generator=generator)
             answerer.answer("warm-up question")
             stats = {"answered": 0, "refused": 0, "accurate": 0, "cited": 0, "raw": 0, "supported": 0, "citations": 0}
             times, first = [], []
-            qs_a = [q for q in answerable if q.lang == lang]
-            qs_u = [q for q in unanswerable if q.lang == lang]
+            qs_a = [q for q in (answerable if source == "xquad" else seed_a) if q.lang == lang]
+            qs_u = [q for q in (unanswerable if source == "xquad" else seed_u) if q.lang == lang]
             for q in qs_a + qs_u:
                 t0 = time.perf_counter()
                 answer = answerer.answer(q.question)
@@ -120,6 +159,7 @@ def main() -> None:
             rows.append(
                 [
                     args.llm if args.llm == "extractive" else f"{args.llm}, {context}",
+                    "XQuAD" if source == "xquad" else "seed article",
                     lang,
                     f"{len(qs_a)} + {len(qs_u)}",
                     f"{stats['answered'] / n_a:.3f}",
@@ -141,15 +181,18 @@ def main() -> None:
         f"answers-{args.llm}",
         f"## Answer quality and latency: {args.llm}\n\n"
         f"XQuAD, half of the 48 articles indexed; questions about them are answerable, questions about the "
-        f"other half are not. Measured {machine()}. Accuracy and citation columns are over answerable "
-        "questions; *supported* is the share of citations the checker accepted.\n\n"
-        f"{result}\n\nReproduce: `.venv/bin/python bench/answer_quality.py --llm {args.llm} --limit {args.limit} "
-        f"--limit-unanswerable {args.limit_unanswerable} --context {' '.join(args.context)}`",
+        f"other half are not. *Seed article*: the demo article about Baghouz is indexed too, with our own "
+        f"questions about it (`bench/seed_questions.jsonl`: {len(seed_a)} answerable, {len(seed_u)} not, "
+        f"Arabic and English; Arabic gold answers). Measured {machine()}, embedding backend "
+        f"{embeddings.backend}. Accuracy and citation columns are over answerable questions; "
+        "*supported* is the share of citations the checker accepted.\n\n"
+        f"{result}\n\nReproduce: `{command()}`",
     )
 
 
 HEADERS = [
     "back end",
+    "questions",
     "lang",
     "answerable + not",
     "answered when answerable",

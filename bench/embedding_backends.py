@@ -64,9 +64,10 @@ def run_one(args: argparse.Namespace) -> dict:
 
     questions = limit_per_language(load_questions(XQUAD / "questions.jsonl"), args.limit)
     latencies = []
-    for q in questions[: args.latency_questions // 2] + [q for q in questions if q.lang == "en"][
-        : args.latency_questions // 2
-    ]:
+    for q in (
+        questions[: args.latency_questions // 2]
+        + [q for q in questions if q.lang == "en"][: args.latency_questions // 2]
+    ):
         t0 = time.perf_counter()
         embeddings.encode_queries([clean_question(q.question) + " "])  # never a remembered vector
         latencies.append(1000 * (time.perf_counter() - t0))

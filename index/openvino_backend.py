@@ -73,8 +73,10 @@ def export(st_model: Any, folder: Path, calibration: list[str]) -> None:
         with torch.no_grad():
             model = ov.convert_model(st_model[0].auto_model.eval(), example_input=dict(example))
         ov.save_model(model, work / "model.xml", compress_to_fp16=False)
-        items = [dict(tokenizer([t], truncation=True, max_length=st_model.max_seq_length, return_tensors="np"))
-                 for t in calibration]
+        items = [
+            dict(tokenizer([t], truncation=True, max_length=st_model.max_seq_length, return_tensors="np"))
+            for t in calibration
+        ]
         quantized = nncf.quantize(
             model, nncf.Dataset(items), model_type=nncf.ModelType.TRANSFORMER, subset_size=len(items)
         )

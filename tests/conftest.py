@@ -50,11 +50,16 @@ def store(tmp_path_factory: pytest.TempPathFactory, embeddings: PassageEmbedding
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path, models_dir: Path) -> Path:
-    """A SANAD_DATA_DIR whose converted model is already in place (saves a conversion per CLI run)."""
+def data_dir(tmp_path: Path, models_dir: Path, embeddings: PassageEmbeddings) -> Path:
+    """A SANAD_DATA_DIR whose converted model and its OpenVINO export are already in place.
+
+    (Saves a conversion and an export per CLI run; ``embeddings`` has made the export.)
+    """
     data = tmp_path / "data"
     (data / "models").mkdir(parents=True)
-    shutil.copytree(models_dir / MODEL_FOLDER, data / "models" / MODEL_FOLDER, copy_function=os.link)
+    for folder in (MODEL_FOLDER, "openvino"):
+        if (models_dir / folder).is_dir():
+            shutil.copytree(models_dir / folder, data / "models" / folder, copy_function=os.link)
     return data
 
 

@@ -13,7 +13,9 @@ from typing import Any
 
 import uvicorn
 
-from bench._server import free_port
+from bench._server import chroma_server, free_port
+
+__all__ = ["chroma_server", "free_port", "serve_app", "serve_folder"]
 
 
 @contextlib.contextmanager
@@ -49,36 +51,3 @@ def serve_folder(folder: Path) -> Iterator[str]:
     finally:
         httpd.shutdown()
         httpd.server_close()
-
-
-@contextlib.contextmanager
-def chroma_server(path: Path, port: int | None = None) -> Iterator[int]:
-    """A real ``chroma run`` server on 127.0.0.1 storing in ``path``; yields its port."""
-    import os
-    import subprocess
-    import sys
-
-    import httpx
-
-    port = port or free_port()
-    chroma = Path(sys.executable).parent / "chroma"
-    proc = subprocess.Popen(
-        [str(chroma), "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, "chroma run did not start"
-            time.sleep(0.3)
-        yield port
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)

