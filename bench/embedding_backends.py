@@ -158,10 +158,40 @@ def main() -> None:
         f"### Embedding backends\n\n_{machine()}_\n\n"
         f"`python bench/embedding_backends.py --distractors {args.distractors}` — {n:,} passages (XQuAD's "
         f"Arabic articles + {args.distractors:,} news articles, 90-word chunks), batch size {args.batch_size}, "
-        "all cores; dense retrieval (top 10) on every XQuAD question; one process per backend.\n\n" + out
+        "all cores; dense retrieval (top 10) on every XQuAD question; one process per backend. "
+        "Plot: [embedding-backends.png](embedding-backends.png).\n\n" + out
     )
+    _plot(results, args.output.parent / "embedding-backends.png")
     update_section(args.output, "embedding-backends", body)
 
 
 if __name__ == "__main__":
     main()
+
+
+def _plot(results: list[dict], path: Path) -> None:
+    """Passages/s next to hit@5 (ar, en) for each backend."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [r["backend"] for r in results]
+    fig, (speed, quality) = plt.subplots(1, 2, figsize=(10, 3.8))
+    speed.bar(names, [r["passages_per_s"] for r in results], color="#4c72b0")
+    speed.set_ylabel("passages/s (2 cores)")
+    speed.set_title("embedding throughput")
+    width = 0.38
+    for offset, lang in ((-width / 2, "ar"), (width / 2, "en")):
+        xs = [i + offset for i in range(len(names))]
+        quality.bar(xs, [r["by_lang"].get(lang, {}).get("hit@5", 0) for r in results], width, label=lang)
+    quality.set_xticks(range(len(names)), names)
+    quality.set_ylim(0.8, 1.0)
+    quality.set_ylabel("dense hit@5")
+    quality.set_title("retrieval quality (XQuAD)")
+    quality.legend()
+    for ax in (speed, quality):
+        ax.tick_params(axis="x", labelsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -172,10 +172,31 @@ def main() -> None:
         f"`python bench/llm_path.py` — Qwen2.5-Coder-1.5B-Instruct Q4_K_M under xllamacpp, {args.prompts} real "
         f"answer prompts (XQuAD question + gold paragraph, shipped template, ar/en alternating), up to "
         f"{args.max_tokens} tokens each, streamed; 'ingesting' = `sanad ingest` of news articles running in "
-        "another process throughout.\n\n" + out
+        "another process throughout. Plot: [llm-path.png](llm-path.png).\n\n" + out
     )
+    _plot(rows, args.output.parent / "llm-path.png")
     update_section(args.output, "llm-path", body)
 
 
 if __name__ == "__main__":
     main()
+
+
+def _plot(rows: list[list], path: Path) -> None:
+    """First-token time and tokens/s per configuration."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = [f"{r[0]} thread{'s' if r[0] > 1 else ''}\n{r[1]}" for r in rows]
+    fig, (first, rate) = plt.subplots(1, 2, figsize=(9, 3.6))
+    first.bar(labels, [float(r[4].split(" / ")[0]) for r in rows], color="#dd8452")
+    first.set_ylabel("s (p50)")
+    first.set_title("time to first token")
+    rate.bar(labels, [float(r[5]) for r in rows], color="#55a868")
+    rate.set_ylabel("tokens/s (p50)")
+    rate.set_title("generation speed")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

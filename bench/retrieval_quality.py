@@ -89,11 +89,14 @@ def main() -> None:
     )
     ap.add_argument("--section", default="", help="report section (default: retrieval-DATASET)")
     ap.add_argument("--output", type=Path, default=DEFAULT_REPORT)
+    ap.add_argument("--plot", type=Path, default=None, help="PNG of hit@5 by distractors (default docs/SECTION.png)")
     ap.add_argument("--smoke", action="store_true")
     args = ap.parse_args()
     if args.smoke:
         args.distractors, args.limit = [3], 5
         args.output = Path(tempfile.mkdtemp()) / "benchmarks.md"
+    section = args.section or f"retrieval-{args.dataset}"
+    plot = args.plot or args.output.parent / f"{section}.png"
 
     data = SHARED / "data" / args.dataset
     questions = limit_per_language(load_questions(data / "questions.jsonl"), args.limit)
@@ -176,9 +179,34 @@ def main() -> None:
         "script or not), weight 1; the other rrf rows let it vote for every passage, with a weight by question "
         "script.\n\n"
         f"{result_table}\n\n"
-        f"Embedding backend: {embeddings.backend}. Reproduce: `{command()}`"
+        f"Embedding backend: {embeddings.backend}. Plot: [{plot.name}]({plot.name}). Reproduce: `{command()}`"
     )
-    update_section(args.output, args.section or f"retrieval-{args.dataset}", body)
+    _plot(rows, args.dataset, plot)
+    update_section(args.output, section, body)
+
+
+def _plot(rows: list[list], dataset: str, path: Path) -> None:
+    """hit@5 and bar@2000 against the number of distractors, one line per ranking, one panel per language."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    langs = sorted({r[3] for r in rows})
+    fig, axes = plt.subplots(1, len(langs), figsize=(6 * len(langs), 4.2), squeeze=False)
+    for ax, lang in zip(axes[0], langs):
+        for name in dict.fromkeys(r[2] for r in rows):
+            points = [(int(r[0]), float(r[6])) for r in rows if r[2] == name and r[3] == lang]
+            if points:
+                ax.plot([x for x, _ in points], [y for _, y in points], "-o", label=name, markersize=4)
+        ax.set_title(f"{dataset}: {lang} questions")
+        ax.set_xlabel("news articles added as distractors")
+        ax.set_ylabel("hit@5")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
 
 
 HEADERS = ["distractors", "passages", "ranking", "lang", "n", "hit@1", "hit@5", "MRR@10", "bar@2000", "ms/query"]

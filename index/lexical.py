@@ -1,8 +1,9 @@
 """The lexical leg: BM25 (bm25s) over Arabic-normalised passage text, kept in step with Chroma.
 
 Tokens and the filterable metadata of every passage live in a SQLite file next to the Chroma
-data, written by the same calls that write Chroma. The BM25 matrices are rebuilt in memory
-from it on the first search after a change. ``revision`` records which state of the Chroma
+data, written by the same calls that write Chroma. The in-memory BM25 (index/bm25.py) is built
+from it on the first search and then follows every write by appending, so a question asked
+during an ingestion does not wait for a rebuild of the whole index. ``revision`` records which state of the Chroma
 collection the file mirrors, so a replica that missed a change (another process ingested, or
 a crash between the two writes) knows to resynchronise.
 """
@@ -19,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from index.arabic import tokenize
+from index.bm25 import IncrementalBM25
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS passages (
@@ -52,8 +54,9 @@ class LexicalIndex:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
         self._lock = threading.RLock()
-        self._model: Any = None  # bm25s.BM25, built lazily
-        self._ids: list[str] = []
+        self._model: IncrementalBM25 | None = None  # built lazily from the file, then kept current
+        self._ids: list[str] = []  # row -> passage id (rows of removed passages stay, masked)
+        self._rows: dict[str, int] = {}  # passage id -> its live row
         self._columns: dict[str, np.ndarray] = {}
 
     @property
@@ -76,18 +79,22 @@ class LexicalIndex:
         values = [(r.id, " ".join(tokenize(r.text)), r.article_id, r.source, r.lang, r.date_int) for r in rows]
         with self._lock:
             self._db.executemany("INSERT OR REPLACE INTO passages VALUES (?, ?, ?, ?, ?, ?)", values)
-            self._model = None
+            if self._model is not None:
+                self._append(values)
 
     def delete(self, ids: Sequence[str]) -> None:
         """Forget passages by id."""
         with self._lock:
             self._db.executemany("DELETE FROM passages WHERE id = ?", [(i,) for i in ids])
-            self._model = None
+            if self._model is not None:
+                self._forget(ids)
+                self._compact_if_needed()
 
     def replace_all(self, rows: Iterable[LexicalRow], revision: str) -> None:
         """Rebuild from scratch (used to resynchronise with Chroma)."""
         with self._lock:
             self._db.execute("DELETE FROM passages")
+            self._model = None
             self.add(rows)
             self.set_revision(revision)
 
@@ -98,35 +105,47 @@ class LexicalIndex:
             model = self._built()
             if model is None or not tokens:
                 return []
-            ids = model.get_tokens_ids(tokens)
-            if not ids:
-                return []
-            scores = model.get_scores_from_ids(ids)
+            scores = model.scores(tokens)
             if where:
                 scores = scores * _mask(self._columns, where)
             top = np.argsort(-scores)[:k]
             return [(self._ids[i], float(scores[i])) for i in top if scores[i] > 0]
 
-    def _built(self) -> Any:
+    def _built(self) -> IncrementalBM25 | None:
         if self._model is not None or self.count() == 0:
             return self._model
-        import bm25s
-
         rows = self._db.execute("SELECT id, tokens, article_id, source, lang, date_int FROM passages ORDER BY id")
-        ids: list[str] = []
-        corpus: list[list[str]] = []
-        columns: dict[str, list[Any]] = {f: [] for f in _FILTER_FIELDS}
-        for pid, tokens, *meta in rows:
-            ids.append(pid)
-            corpus.append(tokens.split() or ["\x00"])  # bm25s needs a token per document
-            for name, value in zip(_FILTER_FIELDS, meta):
-                columns[name].append(value)
-        model = bm25s.BM25()
-        model.index(corpus, show_progress=False)
-        self._ids = ids
-        self._columns = {k: np.asarray(v) for k, v in columns.items()}
-        self._model = model
-        return model
+        self._model, self._ids, self._rows = IncrementalBM25(), [], {}
+        self._columns = {f: np.zeros(0, object if f != "date_int" else np.int64) for f in _FILTER_FIELDS}
+        self._append(list(rows))
+        return self._model
+
+    def _append(self, values: list[tuple[Any, ...]]) -> None:
+        """Add rows (id, tokens, *filter fields) to the in-memory index; an id already there is replaced."""
+        assert self._model is not None
+        self._forget([v[0] for v in values])
+        first = self._model.rows
+        self._model.add([tokens.split() or ["\x00"] for _, tokens, *_ in values])  # a token per document
+        for n, (pid, *_) in enumerate(values):
+            self._forget([pid])  # the same id twice in one batch: the later one wins
+            self._rows[pid] = first + n
+        self._ids.extend(v[0] for v in values)
+        for k, name in enumerate(_FILTER_FIELDS, start=2):
+            column = [v[k] if v[k] is not None or name != "date_int" else 0 for v in values]
+            added = np.asarray(column, dtype=self._columns[name].dtype)
+            self._columns[name] = np.concatenate([self._columns[name], added])
+        self._compact_if_needed()
+
+    def _forget(self, ids: Sequence[str]) -> None:
+        assert self._model is not None
+        rows = [self._rows.pop(i) for i in ids if i in self._rows]
+        if rows:
+            self._model.remove(rows)
+
+    def _compact_if_needed(self) -> None:
+        # removed rows still cost memory and time: past a quarter of the rows, rebuild on the next search
+        if self._model is not None and self._model.removed * 4 > max(self._model.rows, 1000):
+            self._model = None
 
 
 def _mask(columns: dict[str, np.ndarray], where: dict[str, Any]) -> np.ndarray:

@@ -55,3 +55,31 @@ def test_delete_and_persistence(lexical, tmp_path):
     reopened = LexicalIndex(tmp_path / "lex.sqlite")
     assert reopened.count() == 3 and reopened.revision == "r7"
     assert [p for p, _ in reopened.search("الحشد", k=5)] == ["p2"]
+
+
+def test_writes_after_the_first_search_are_appended_and_match_a_fresh_build(tmp_path):
+    import random
+
+    words = ["باغوز", "قسد", "داعش", "هجين", "دير", "الزور", "غاره", "مستشفي", "حقل", "نفط", "army", "town"]
+    rng = random.Random(7)
+
+    def row(i: int, version: int = 0) -> LexicalRow:
+        text = " ".join(rng.choice(words) for _ in range(rng.randint(1, 12)))
+        return LexicalRow(f"p{i}", text, f"a{i % 5}", "S", "ar" if i % 3 else "en", 20180000 + i + version)
+
+    live = LexicalIndex(tmp_path / "live.sqlite")
+    live.add([row(i) for i in range(40)])
+    assert live.search("باغوز", k=3)  # built now; later writes are appended, not rebuilt
+    built = live._model
+    for step in range(30):
+        live.add([row(rng.randrange(80), step) for _ in range(rng.randint(1, 6))])  # new ids and replacements
+        if step % 7 == 0:
+            live.delete([f"p{rng.randrange(80)}" for _ in range(3)])
+    assert live._model is built and built.segments < 10  # appended, merged into few segments
+
+    fresh = LexicalIndex(tmp_path / "live.sqlite")  # the same file, read from scratch
+    for query in ["باغوز قسد", "مستشفي هجين", "army town", "نفط"]:
+        for where in (None, {"lang": "ar"}, {"date_int": {"$gte": 20180030}}):
+            got, want = live.search(query, k=10, where=where), fresh.search(query, k=10, where=where)
+            assert [round(s, 6) for _, s in got] == [round(s, 6) for _, s in want]
+            assert {p for p, _ in got} == {p for p, _ in want} or len(got) == 10
