@@ -165,10 +165,6 @@ def main() -> None:
     update_section(args.output, "embedding-backends", body)
 
 
-if __name__ == "__main__":
-    main()
-
-
 def _plot(results: list[dict], path: Path) -> None:
     """Passages/s next to hit@5 (ar, en) for each backend."""
     import matplotlib
@@ -195,3 +191,7 @@ def _plot(results: list[dict], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+if __name__ == "__main__":
+    main()

@@ -47,7 +47,7 @@ def prompts(n: int) -> list[list[dict[str, str]]]:
     out = []
     for q in itertools.islice(itertools.chain.from_iterable(zip(ar, en)), n):
         article = articles[q.article_id]
-        start, end = q.gold_paragraph_span
+        start, end = q.gold
         items = [{"n": 1, "title": article["title"], "date": "", "text": article["text"][start:end][:1500]}]
         role = {"system": "system", "human": "user"}
         out.append([{"role": role[m.type], "content": m.content} for m in messages_for(q.question, q.lang, items)])
@@ -123,9 +123,10 @@ def main() -> None:
     work_prompts = prompts(args.prompts)
     rows = []
     for threads in args.threads:
-        server = LocalServer(gguf, threads=threads)
-        stream_one(server.base_url, [{"role": "user", "content": "Say OK."}], 4)  # load the weights
         for condition in args.conditions:
+            # a fresh server per configuration: llama.cpp's prompt cache must not serve a prompt it saw before
+            server = LocalServer(gguf, threads=threads)
+            stream_one(server.base_url, [{"role": "user", "content": "Say OK."}], 4)  # load the weights
             work = Path(tempfile.mkdtemp(prefix="sanad-llm-"))
             busy = ingestion(work, 2000) if condition == "ingesting" else None
             try:
@@ -140,6 +141,7 @@ def main() -> None:
                     busy.kill()
                     busy.wait()
                 shutil.rmtree(work, ignore_errors=True)
+                del server
             ttft = [r["ttft"] for r in results]
             rate = [r["tokens_per_s"] for r in results]
             rows.append(
@@ -154,7 +156,6 @@ def main() -> None:
                 ]
             )
             print(rows[-1], flush=True)
-        del server
 
     headers = [
         "threads",
@@ -178,10 +179,6 @@ def main() -> None:
     update_section(args.output, "llm-path", body)
 
 
-if __name__ == "__main__":
-    main()
-
-
 def _plot(rows: list[list], path: Path) -> None:
     """First-token time and tokens/s per configuration."""
     import matplotlib
@@ -200,3 +197,7 @@ def _plot(rows: list[list], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+if __name__ == "__main__":
+    main()

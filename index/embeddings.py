@@ -170,6 +170,11 @@ class PassageEmbeddings(Embeddings):
         with self._recent_lock:
             self._pinned_queries.update(zip(texts, vectors))
 
+    def forget_queries(self) -> None:
+        """Drop remembered (not pinned) query vectors, e.g. so a benchmark times fresh encodings."""
+        with self._recent_lock:
+            self._recent_queries.clear()
+
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """LangChain interface: passage vectors as lists."""
         return self.encode_passages(texts).tolist()

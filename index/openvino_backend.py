@@ -86,8 +86,12 @@ def export(st_model: Any, folder: Path, calibration: list[str]) -> None:
             encoding="utf-8",
         )
         if folder.exists():
-            shutil.rmtree(folder)
-        work.rename(folder)
+            shutil.rmtree(folder, ignore_errors=True)
+        try:
+            work.rename(folder)
+        except OSError:
+            if not _exported(folder):  # else another process finished the same export first: use it
+                raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import json
 import random
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -102,9 +103,19 @@ def add_answer(scores: Scores, answer: Answer, q: Question) -> None:
 
 
 def answer_is_accurate(answer: Answer, q: Question) -> bool:
-    """Whether a gold answer string appears (normalised) in the answer or in a cited passage."""
+    """Whether a gold answer string appears (normalised) in the answer or in a cited passage.
+
+    A number must appear as a whole number: "55" is not found in "1955".
+    """
     readable = normalize(answer.answer + "\n" + "\n".join(c.hit.text for c in answer.citations))
-    return any(normalize(a) in readable for a in q.answers if a.strip())
+    for gold in (normalize(a).strip() for a in q.answers):
+        if gold and (
+            re.search(rf"(?<!\d){re.escape(gold)}(?!\d)", readable)
+            if gold[0].isdigit() or gold[-1].isdigit()
+            else gold in readable
+        ):
+            return True
+    return False
 
 
 def is_hit(hit: Hit, q: Question) -> bool:
