@@ -24,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._report import DEFAULT_REPORT, SHARED, machine, table, update_section  # noqa: E402
+from bench._report import DEFAULT_REPORT, SHARED, command, machine, table, update_section  # noqa: E402
 from index.chunking import split_sentences  # noqa: E402
 from index.embeddings import PassageEmbeddings  # noqa: E402
 from index.lexical import LexicalIndex  # noqa: E402
@@ -139,10 +139,11 @@ def main() -> None:
         args.output,
         "calibration",
         "## Calibrated thresholds (XQuAD, two-fold)\n\n"
-        f"{len(questions)} questions, measured {machine()}. *kept when right*: answerable questions answered "
-        "(or supported claims accepted); *refused when wrong*: unanswerable questions refused (or unsupported "
+        f"{len(questions)} questions, measured {machine()}, embedding backend {embeddings.backend}. "
+        "*kept when right*: answerable questions answered (or supported claims accepted); "
+        "*refused when wrong*: unanswerable questions refused (or unsupported "
         "claims rejected), each measured on the fold the threshold was not fitted on.\n\n"
-        f"{result}\n\nReproduce: `.venv/bin/python bench/calibrate.py`",
+        f"{result}\n\nReproduce: `{command()}`",
     )
 
 

@@ -129,6 +129,10 @@ def main() -> None:
     print(f"{len(passages)} passage vectors in {embed_seconds:.0f} s ({embeddings.backend}, cache)", flush=True)
     if args.prepare:
         return
+    # measure as the service runs: no vector cache (else evidence sentences embedded for one cell
+    # would be free in the next)
+    embeddings._cache = None
+    del parts
     qs = load_questions(XQUAD / "questions.jsonl")
     random.Random(1).shuffle(qs)
     half = args.questions // 2
