@@ -70,7 +70,13 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(
         60.0, gt=0, le=600, description="Seconds to wait for the model before answering extractively instead."
     )
-    llm_threads: int = Field(1, ge=1, le=64, description="CPU threads of the embedded local model.")
+    llm_threads: int = Field(
+        2,
+        ge=1,
+        le=64,
+        description="CPU threads of the embedded local model (2: first token in half the time of 1 on 2 cores; "
+        "docs/benchmarks.md 'llm-path').",
+    )
     host: str = Field("127.0.0.1", description="Address the web app listens on.")
     port: int = Field(7860, ge=1, le=65535, description="Port the web app listens on.")
     api_token: SecretStr | None = Field(

@@ -155,7 +155,7 @@ def main() -> None:
     print(out)
     n = results[0]["passages"]
     body = (
-        f"### Embedding backends\n\n_{machine()}_\n\n"
+        f"## Embedding backends\n\n_{machine()}_\n\n"
         f"`python bench/embedding_backends.py --distractors {args.distractors}` — {n:,} passages (XQuAD's "
         f"Arabic articles + {args.distractors:,} news articles, 90-word chunks), batch size {args.batch_size}, "
         "all cores; dense retrieval (top 10) on every XQuAD question; one process per backend. "

@@ -169,7 +169,7 @@ def main() -> None:
     out = table(headers, rows)
     print(out)
     body = (
-        f"### Local LLM: threads and contention\n\n_{machine()}_\n\n"
+        f"## Local LLM: threads and contention\n\n_{machine()}_\n\n"
         f"`python bench/llm_path.py` — Qwen2.5-Coder-1.5B-Instruct Q4_K_M under xllamacpp, {args.prompts} real "
         f"answer prompts (XQuAD question + gold paragraph, shipped template, ar/en alternating), up to "
         f"{args.max_tokens} tokens each, streamed; 'ingesting' = `sanad ingest` of news articles running in "

