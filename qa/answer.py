@@ -2,13 +2,15 @@
 
 Back ends: ``extractive`` quotes the best evidence sentences verbatim (always available);
 ``llm`` back ends (qa/generate.py) write a short answer from the evidence and fall back to
-extractive, with a notice, when the model is down or slow.
+extractive, with a notice, when the model is down or slow, or when its answer states a number
+that none of the passages it read contains.
 """
 
 from __future__ import annotations
 
 import collections.abc
 import logging
+import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -110,6 +112,9 @@ class Answerer:
         if self.generator is not None:
             try:
                 answer = yield from self._generate(question, lang, evidence, hits)
+            except UngroundedAnswer as e:  # the model made up a number: quote the articles instead
+                logger.info("LLM answer with numbers not in the evidence (%s), answering extractively", e)
+                notice = message("llm_ungrounded", lang, numbers=", ".join(e.numbers))
             except Exception as e:  # any failure of the model server: fall back, say why
                 logger.warning("LLM back end failed, answering extractively", exc_info=True)
                 notice = message("llm_unavailable", lang, reason=_reason(e))
@@ -141,6 +146,9 @@ class Answerer:
         refusal = message("not_found", lang)
         if not raw or refusal.rstrip(".。") in raw:
             return Answer(question, refusal, lang, True, backend)
+        made_up = ungrounded_numbers(raw, [question] + [f"{h.title} {h.text}" for h in hits])
+        if made_up:
+            raise UngroundedAnswer(made_up)
         # Numbers 1..m are the passages the model read; the other retrieved passages follow, so
         # a claim can be re-pointed to any of them.
         ranked = [hits[i] for i in order] + [h for i, h in enumerate(hits) if i not in order]
@@ -177,6 +185,36 @@ class Answerer:
     def _abstains(self, hits: list[Hit], question: str) -> bool:
         threshold = self.config.min_score_arabic if is_arabic_script(question) else self.config.min_score_other
         return _best(hits) < threshold
+
+
+class UngroundedAnswer(Exception):
+    """The model's answer states numbers that none of the passages it read contain."""
+
+    def __init__(self, numbers: list[str]):
+        super().__init__(", ".join(numbers))
+        self.numbers = numbers
+
+
+_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
+_NUMBER = re.compile(r"\d+(?:[.٫]\d+)?")
+_GROUPED = re.compile(r"(?<=\d)[,،٬](?=\d{3}(?!\d))")
+
+
+def _numbers(text: str) -> list[str]:
+    text = _GROUPED.sub("", text.translate(_DIGITS))  # 17,500 and ١٧٥٠٠ are 17500
+    return [n.replace("٫", ".") for n in _NUMBER.findall(text)]
+
+
+def ungrounded_numbers(answer: str, evidence: list[str]) -> list[str]:
+    """Numbers of two or more digits in ``answer`` (outside [n] markers) that no evidence text contains.
+
+    Numbers are where a small model's inventions are both frequent and checkable across
+    languages: digits read the same in an English answer and an Arabic article. One-digit
+    numbers are left alone (articles often spell them out as words).
+    """
+    known = {n for text in evidence for n in _numbers(text)}
+    claimed = _numbers(re.sub(r"\[\d+\]", " ", answer))
+    return list(dict.fromkeys(n for n in claimed if sum(c.isdigit() for c in n) >= 2 and n not in known))
 
 
 def extractive_answer(chosen: list[Evidence], hits: list[Hit], lang: str) -> tuple[str, list[Citation]]:

@@ -6,7 +6,7 @@ import time
 import pytest
 
 from prompts import render, variables
-from qa.answer import AnswerConfig, Answerer
+from qa.answer import AnswerConfig, Answerer, ungrounded_numbers
 from qa.generate import Generator, chat_model
 from qa.retrieve import Retriever
 from tests.fakes import FakeOpenAIServer
@@ -72,7 +72,7 @@ def test_citations_to_missing_or_wrong_passages_are_repaired(corpus_store, serve
 
 
 def test_a_claim_no_passage_supports_is_flagged(corpus_store, server):  # noqa: F811
-    fake = server(["The Panthers won the Super Bowl in Paris in 1850 [1]."])
+    fake = server(["The Panthers won the Super Bowl in Paris last winter [1]."])
     answer = _answerer(corpus_store, fake.base_url).answer("Who controls Baghouz?")
     assert answer.citations and not any(c.supported for c in answer.citations)
 
@@ -98,3 +98,27 @@ def test_a_slow_server_falls_back_within_the_timeout(corpus_store, server):  # n
     answer = _answerer(corpus_store, fake.base_url, timeout=1.0).answer("Who controls Baghouz?")
     assert time.monotonic() - started < 4.5
     assert answer.backend == "extractive" and "timed out" in answer.notice
+
+
+def test_an_answer_with_a_made_up_number_is_replaced_by_quotes(corpus_store, server):  # noqa: F811
+    # a small model inventing figures must not reach the reader: quotes of the passages instead
+    fake = server(["The SDF controls Baghouz after 95 air strikes that killed 1.5 million people [1]."])
+    answer = _answerer(corpus_store, fake.base_url).answer("Who controls Baghouz?")
+    assert answer.backend == "extractive" and not answer.abstained
+    assert "numbers that are not in the articles (95, 1.5)" in answer.notice
+    assert "95" not in answer.answer.replace(answer.notice, "") and answer.citations
+
+
+def test_numbers_the_passages_contain_pass(corpus_store, server):  # noqa: F811
+    # 120 km is in the passage about Baghouz Tahtani; the [1] marker is not a number of the answer
+    fake = server(["The SDF says it controls most of Baghouz Tahtani, 120 km south-east of Deir ez-Zor [1]."])
+    answer = _answerer(corpus_store, fake.base_url).answer("Who controls Baghouz?")
+    assert answer.backend == "openai" and not answer.notice
+    assert "120 km" in answer.answer
+
+
+def test_number_grounding_reads_any_digits_and_grouping():
+    evidence = ["نحو 17500 مسلح", "قتل ١٣٠٠ مدني", "in 2014"]
+    assert ungrounded_numbers("About 17,500 fighters, 1300 civilians, since 2014 [12].", evidence) == []
+    assert ungrounded_numbers("نحو ١٧٥٠٠ مسلح و 4 قرى", evidence) == []  # one digit: often spelt out in articles
+    assert ungrounded_numbers("1.5 million in 2019 and 2014", evidence) == ["1.5", "2019"]
