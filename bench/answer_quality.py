@@ -78,6 +78,9 @@ def main() -> None:
     ap.add_argument(
         "--context", nargs="+", default=["sentences"], choices=["sentences", "passages"], help="what the LLM reads"
     )
+    ap.add_argument(
+        "--questions", nargs="+", default=["xquad", "seed"], choices=["xquad", "seed"], help="which question sets"
+    )
     ap.add_argument("--dump", type=Path, help="write every LLM answer with its raw text here (JSONL)")
     ap.add_argument("--data-dir", type=Path, default=Path("data"))
     ap.add_argument("--output", type=Path, default=DEFAULT_REPORT)
@@ -116,7 +119,7 @@ def main() -> None:
         if args.smoke:
             seed_a, seed_u = seed_a[:2], seed_u[:2]
         dump = args.dump.open("w", encoding="utf-8") if args.dump else None
-        groups = [(c, lang, s) for c in args.context for s in ("xquad", "seed") for lang in ("ar", "en")]
+        groups = [(c, lang, s) for c in args.context for s in args.questions for lang in ("ar", "en")]
         for context, lang, source in groups:
             answerer = Answerer(Retriever(store), AnswerConfig(llm_context=context), generator=generator)
             answerer.answer("warm-up question")

@@ -146,7 +146,8 @@ class Answerer:
         refusal = message("not_found", lang)
         if not raw or refusal.rstrip(".。") in raw:
             return Answer(question, refusal, lang, True, backend)
-        made_up = ungrounded_numbers(raw, [question] + [f"{h.title} {h.text}" for h in hits])
+        # against what the model read (not every retrieved passage: an unrelated one may hold the number)
+        made_up = ungrounded_numbers(raw, [question] + [f"{item['title']} {item['text']}" for item in items])
         if made_up:
             raise UngroundedAnswer(made_up)
         # Numbers 1..m are the passages the model read; the other retrieved passages follow, so
