@@ -180,7 +180,7 @@ def main() -> None:
                     f"{m['after_write_ms']:.0f}",
                     f"{m['retrieval_p50']:.0f} / {m['retrieval_p95']:.0f}",
                     f"{m['answer_p50']:.0f} / {m['answer_p95']:.0f}",
-                    f"{rss / MB:.0f} (+{(rss - rss_before) / MB:.0f})",
+                    f"{rss / MB:.0f} ({(rss - rss_before) / MB:+.0f})",
                     f"{server_rss / MB:.0f}" if server else "-",
                 ]
             )
