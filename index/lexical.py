@@ -123,11 +123,10 @@ class LexicalIndex:
     def _append(self, values: list[tuple[Any, ...]]) -> None:
         """Add rows (id, tokens, *filter fields) to the in-memory index; an id already there is replaced."""
         assert self._model is not None
-        self._forget([v[0] for v in values])
         first = self._model.rows
         self._model.add([tokens.split() or ["\x00"] for _, tokens, *_ in values])  # a token per document
         for n, (pid, *_) in enumerate(values):
-            self._forget([pid])  # the same id twice in one batch: the later one wins
+            self._forget([pid])  # its earlier row, indexed before or earlier in this batch
             self._rows[pid] = first + n
         self._ids.extend(v[0] for v in values)
         for k, name in enumerate(_FILTER_FIELDS, start=2):
