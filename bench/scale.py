@@ -206,8 +206,8 @@ def main() -> None:
         f"`python bench/scale.py --sizes {' '.join(map(str, args.sizes))}` — XQuAD's Arabic articles + news "
         f"passages, {args.questions} questions (half Arabic, half English), {args.answers} full extractive "
         f"answers per size; backend {embeddings.backend}. The {len(passages):,} passage vectors took "
-        f"{embed_seconds / 60:.1f} min to get (from the embedding cache in `data/cache/` where present; the first "
-        f"embedding of 100k passages takes ~15 min here). Plot: [scale.png](scale.png).\n\n" + out
+        f"{embed_seconds / 60:.1f} min to get (vectors already in the embedding cache in `data/cache/` are not "
+        f"embedded again). Plot: [scale.png](scale.png).\n\n" + out
     )
     update_section(args.output, "scale", body)
 
