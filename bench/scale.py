@@ -6,8 +6,9 @@ Passage vectors come from the embedding cache under the data dir (the first run 
 with the shipped backend and says how long that took). Per size and Chroma mode: time to load
 the index, p50/p95 of retrieval alone (shipped hybrid: query vector + HNSW + BM25 + fusion; a
 different question each time, so no remembered query vector) and of a full extractive answer,
-the first search after a write (which rebuilds BM25), and RSS of this process and of the Chroma
-server. Writes a table to docs/benchmarks.md and a plot to docs/scale.png.
+the first search (which builds BM25 from its file), a search right after a 64-passage write
+(BM25 appends), and RSS of this process and of the Chroma server. Writes a table to
+docs/benchmarks.md and a plot to docs/scale.png.
 
     python bench/scale.py                              # 1k, 10k, 100k; embedded and server
     python bench/scale.py --smoke                      # 300 and 600 passages; temp report
