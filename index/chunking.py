@@ -13,7 +13,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_SENTENCE_END = re.compile(r"[.!?؟…]+[\"'»”’)\]]*(?=\s)|[。！？]+[」』”）]*|\n")
+# A match starts only at the first mark of a run ("(?<!...)"): otherwise a long run of dots with
+# no space after it is tried from every position, which is quadratic (40,000 dots took 19 s).
+_SENTENCE_END = re.compile(r"(?<![.!?؟…])[.!?؟…]+[\"'»”’)\]]*(?=\s)|[。！？]+[」』”）]*|\n")
 _WORD = re.compile(r"\S+")
 _CLAUSE_MARK = re.compile(r"[،؛,;:]$")
 

@@ -9,7 +9,7 @@ Embedding runs in the calling thread while a writer thread stores the previous b
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -21,6 +21,7 @@ from index.store import PassageStore
 from index.types import Article, IngestReport, Passage, Rejection, passage_id
 
 _PLAN_BATCH = 200  # articles looked up in the store at once
+_BATCH_CHARS = 20_000_000  # and at most this much text held at once
 _EMBED_BATCH = 256  # passages per encode call (sentence-transformers sorts these by length)
 
 
@@ -41,40 +42,68 @@ def ingest(
     embed_titles: bool = True,
     progress: bool = False,
 ) -> IngestReport:
-    """Store every article of ``items``; rejections are passed through into the report."""
+    """Store every article of ``items``; rejections are passed through into the report.
+
+    ``items`` is read as a stream, a batch of articles at a time: a large (or decompressing)
+    input is never held in memory whole.
+    """
     started = time.perf_counter()
     report = IngestReport()
-    articles = _collect(items, report, progress)
-    work = _Work()
-    for i in range(0, len(articles), _PLAN_BATCH):
-        _plan(articles[i : i + _PLAN_BATCH], store, report, work, target_words, max_words)
-    if work.passages or work.stale:
-        revision = store.begin_change()
-        try:
-            _write(work, store, report, embed_titles, progress)
-        except BaseException:
+    seen = _Seen()
+    bar = tqdm(total=0, desc="embedding", unit=" passages", disable=not progress)
+    revision = ""
+    try:
+        for batch in _batches(items, report, seen, progress):
+            work = _Work()
+            _plan(batch, store, report, work, target_words, max_words)
+            if work.passages or work.stale:
+                revision = revision or store.begin_change()
+                bar.total += len(work.passages)
+                bar.refresh()
+                _write(work, store, report, embed_titles, bar)
+    except BaseException:
+        if revision:
             store.abandon_change()
-            raise
+        raise
+    finally:
+        bar.close()
+    if revision:
         store.end_change(revision)
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _collect(items: Iterable[Article | Rejection], report: IngestReport, progress: bool) -> list[Article]:
-    """Read all inputs, keeping the first article of each id and of each text."""
-    by_id: dict[str, Article] = {}
-    by_text: dict[str, str] = {}
+@dataclass
+class _Seen:
+    """Ids and texts already read in this run: the first article of each wins."""
+
+    origins: dict[str, str] = field(default_factory=dict)  # article id -> where it came from
+    texts: set[str] = field(default_factory=set)
+
+
+def _batches(
+    items: Iterable[Article | Rejection], report: IngestReport, seen: _Seen, progress: bool
+) -> Iterator[list[Article]]:
+    """Articles in batches of at most ``_PLAN_BATCH`` articles or ``_BATCH_CHARS`` characters."""
+    batch: list[Article] = []
+    chars = 0
     for item in tqdm(items, desc="reading", unit=" articles", disable=not progress):
         if isinstance(item, Rejection):
             report.rejected.append(item)
-        elif item.id in by_id:
-            report.rejected.append(Rejection(item.origin, f"id {item.id!r} already used by {by_id[item.id].origin}"))
-        elif item.text_hash in by_text:
+        elif item.id in seen.origins:
+            report.rejected.append(Rejection(item.origin, f"id {item.id!r} already used by {seen.origins[item.id]}"))
+        elif item.text_hash in seen.texts:
             report.duplicates += 1
         else:
-            by_id[item.id] = item
-            by_text[item.text_hash] = item.id
-    return list(by_id.values())
+            seen.origins[item.id] = item.origin
+            seen.texts.add(item.text_hash)
+            batch.append(item)
+            chars += len(item.text)
+            if len(batch) >= _PLAN_BATCH or chars >= _BATCH_CHARS:
+                yield batch
+                batch, chars = [], 0
+    if batch:
+        yield batch
 
 
 def _plan(
@@ -118,11 +147,10 @@ def embedding_text(passage: Passage, with_title: bool) -> str:
     return f"{title}\n{passage.text}" if with_title and title else passage.text
 
 
-def _write(work: _Work, store: PassageStore, report: IngestReport, with_title: bool, progress: bool) -> None:
+def _write(work: _Work, store: PassageStore, report: IngestReport, with_title: bool, bar: tqdm) -> None:
     remaining: dict[str, int] = {}
     for p in work.passages:
         remaining[p.article.id] = remaining.get(p.article.id, 0) + 1
-    bar = tqdm(total=len(work.passages), desc="embedding", unit=" passages", disable=not progress)
     pending: Future[None] | None = None
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sanad-writer") as writer:
         for i in range(0, len(work.passages), _EMBED_BATCH):
@@ -142,7 +170,6 @@ def _write(work: _Work, store: PassageStore, report: IngestReport, with_title: b
             bar.update(len(batch))
         if pending is not None:
             pending.result()
-    bar.close()
     # Updated articles with no new passages to write (only passages removed) end here.
     for leftover in work.stale.values():
         store.delete(sorted(leftover))

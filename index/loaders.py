@@ -11,10 +11,13 @@ Loaders never raise for bad input: each problem becomes a :class:`Rejection` nam
 from __future__ import annotations
 
 import codecs
+import datetime
 import gzip
 import json
+import re
 import zlib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +31,25 @@ HTML_SUFFIXES = (".html", ".htm")
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz")
 SUPPORTED = TEXT_SUFFIXES + HTML_SUFFIXES + JSONL_SUFFIXES
 _SKIPPED_NAMES = ("readme", "license", "licence", "notice")
-# Limits that keep one bad input from exhausting memory (a "gzip bomb", a log file fed by mistake).
-MAX_FILE_BYTES = 64 * 1024 * 1024  # a text or HTML file
-MAX_RECORD_BYTES = 8 * 1024 * 1024  # one JSONL line, after decompression
-MAX_ARTICLE_CHARS = 2_000_000  # about a 300,000-word book
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Sizes that keep one bad input from exhausting memory or time (a gzip bomb, a log fed by mistake)."""
+
+    file_bytes: int = 64 * 1024 * 1024  # a text or HTML file
+    record_bytes: int = 8 * 1024 * 1024  # one JSONL line, after decompression
+    article_chars: int = 2_000_000  # about a 300,000-word book
+    jsonl_bytes: int = 1 << 30  # one JSONL file, after decompression (a .gz may expand 1000:1)
+    jsonl_records: int = 1_000_000  # one JSONL file
+    front_matter_bytes: int = 64 * 1024
+
+
+LIMITS = Limits()
+# Metadata is stored with every passage of an article: one oversized field must not bloat them all.
+FIELD_LIMITS = {"id": 512, "title": 500, "source": 200, "url": 2048, "date": 64, "lang": 16}
 _DATE_FIELDS = ("date", "published", "date_published", "date_extracted")
+_WEB_URL = re.compile(r"^https?://[^\s]+$", re.IGNORECASE)
 _TITLE_MAX_CHARS = 150
 
 
@@ -40,7 +57,7 @@ class UnreadableFile(ValueError):
     """A file whose bytes are not text in any encoding we can recognise."""
 
 
-def load_paths(paths: list[Path], source: str = "") -> Iterator[Article | Rejection]:
+def load_paths(paths: list[Path], source: str = "", limits: Limits = LIMITS) -> Iterator[Article | Rejection]:
     """Yield every article found under ``paths`` and a rejection for every input that failed.
 
     ``source`` is given to articles that do not name their own.
@@ -49,23 +66,23 @@ def load_paths(paths: list[Path], source: str = "") -> Iterator[Article | Reject
         if root.is_dir():
             files = sorted(p for p in root.rglob("*") if p.is_file() and _wanted(p.relative_to(root)))
             for path in files:
-                yield from load_file(path, path.relative_to(root).as_posix(), source)
+                yield from load_file(path, path.relative_to(root).as_posix(), source, limits)
         elif root.is_file():
-            yield from load_file(root, root.name, source)
+            yield from load_file(root, root.name, source, limits)
         else:
             yield Rejection(str(root), "no such file or folder")
 
 
-def load_file(path: Path, article_id: str, source: str = "") -> Iterator[Article | Rejection]:
+def load_file(path: Path, article_id: str, source: str = "", limits: Limits = LIMITS) -> Iterator[Article | Rejection]:
     """Yield the article(s) in one file; ``article_id`` names it (records in JSONL carry their own)."""
     name = path.name.lower()
     try:
         if name.endswith(JSONL_SUFFIXES):
-            yield from _load_jsonl(path, article_id, source)
+            yield from _load_jsonl(path, article_id, source, limits)
         elif name.endswith(HTML_SUFFIXES):
-            yield _load_html(path, article_id, source)
+            yield _load_html(path, article_id, source, limits)
         elif name.endswith(TEXT_SUFFIXES):
-            yield _load_text(path, article_id, source)
+            yield _load_text(path, article_id, source, limits)
         else:
             yield Rejection(str(path), f"unsupported file type (supported: {', '.join(SUPPORTED)})")
     except (OSError, UnreadableFile, EOFError, zlib.error, gzip.BadGzipFile) as e:
@@ -108,32 +125,38 @@ def _describe(e: Exception) -> str:
     return f"cannot read file ({e.strerror or e})" if isinstance(e, OSError) else str(e)
 
 
-def _read_text(path: Path) -> str:
+def _read_text(path: Path, limits: Limits) -> str:
     size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise UnreadableFile(f"file too large ({size // 2**20} MB; at most {MAX_FILE_BYTES // 2**20} MB)")
+    if size > limits.file_bytes:
+        raise UnreadableFile(f"file too large ({size // 2**20} MB; at most {limits.file_bytes // 2**20} MB)")
     text = decode_bytes(path.read_bytes())
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def _article(article_id: str, text: str, origin: str, **meta: Any) -> Article | Rejection:
+def _article(article_id: str, text: str, origin: str, limits: Limits, **meta: Any) -> Article | Rejection:
     if not text.strip():
         return Rejection(origin, "no text")
-    if len(text) > MAX_ARTICLE_CHARS:
-        return Rejection(origin, f"article too long ({len(text):,} characters; at most {MAX_ARTICLE_CHARS:,})")
+    if len(text) > limits.article_chars:
+        return Rejection(origin, f"article too long ({len(text):,} characters; at most {limits.article_chars:,})")
     fields = {k: "" if v is None else str(v).strip() for k, v in meta.items()}
+    for name, value in [("id", article_id), *fields.items()]:
+        if len(value) > FIELD_LIMITS.get(name, 1000):
+            return Rejection(origin, f"{name} too long ({len(value):,} characters; at most {FIELD_LIMITS[name]:,})")
+    if fields.get("url") and not _WEB_URL.match(fields["url"]):
+        return Rejection(origin, f"url must be an http:// or https:// address, not {fields['url'][:60]!r}")
     fields["lang"] = fields.get("lang") or detect_language(text)
     return Article(id=article_id, text=text, origin=origin, **fields)
 
 
-def _load_text(path: Path, article_id: str, source: str) -> Article | Rejection:
-    text = _read_text(path)
-    meta, text = _front_matter(text)
+def _load_text(path: Path, article_id: str, source: str, limits: Limits) -> Article | Rejection:
+    text = _read_text(path, limits)
+    meta, text = _front_matter(text, limits.front_matter_bytes)
     title = meta.pop("title", "") or _title_line(text) or path.stem
     return _article(
         article_id,
         text,
         str(path),
+        limits,
         title=title,
         source=meta.pop("source", "") or source,
         url=meta.pop("url", ""),
@@ -142,19 +165,33 @@ def _load_text(path: Path, article_id: str, source: str) -> Article | Rejection:
     )
 
 
-def _front_matter(text: str) -> tuple[dict[str, Any], str]:
-    """Split a leading ``---`` YAML block (title, date, source, url, lang) from the text."""
+def _front_matter(text: str, max_bytes: int) -> tuple[dict[str, Any], str]:
+    """Split a leading ``---`` YAML block (title, date, source, url, lang) from the text.
+
+    The block must be a flat mapping of plain values: anchors and aliases are refused (a few
+    hundred bytes of nested aliases expand into gigabytes), and so are lists and mappings.
+    """
     if not text.startswith("---\n"):
         return {}, text
     end = text.find("\n---", 4)
     if end < 0:
         return {}, text
+    block = text[4:end]
+    if len(block.encode()) > max_bytes:
+        raise UnreadableFile(f"front matter too large (at most {max_bytes // 1024} KiB)")
     try:
-        meta = yaml.safe_load(text[4:end])
+        if any(
+            isinstance(e, yaml.AliasEvent) or getattr(e, "anchor", None) for e in yaml.parse(block, yaml.SafeLoader)
+        ):
+            raise UnreadableFile("front matter uses YAML anchors or aliases; give plain values")
+        meta = yaml.safe_load(block)
     except yaml.YAMLError:
         return {}, text
     if not isinstance(meta, dict):
         return {}, text
+    for key, value in meta.items():
+        if not isinstance(value, str | int | float | bool | datetime.date | None):
+            raise UnreadableFile(f"front matter {key!r} must be a plain value, not a {type(value).__name__}")
     body = text[end + 4 :].lstrip("-").lstrip("\n")
     return {str(k).lower(): v for k, v in meta.items()}, body
 
@@ -168,10 +205,10 @@ def _title_line(text: str) -> str:
     return first if rest.strip() and len(first) <= _TITLE_MAX_CHARS else ""
 
 
-def _load_html(path: Path, article_id: str, source: str) -> Article | Rejection:
+def _load_html(path: Path, article_id: str, source: str, limits: Limits) -> Article | Rejection:
     import trafilatura
 
-    html = decode_bytes(path.read_bytes())
+    html = _read_text(path, limits)
     doc: Any = trafilatura.bare_extraction(html, with_metadata=True, include_comments=False)
     text = (doc.text or "") if doc is not None else ""
     if not text.strip():
@@ -180,23 +217,32 @@ def _load_html(path: Path, article_id: str, source: str) -> Article | Rejection:
         article_id,
         text,
         str(path),
+        limits,
         title=doc.title or path.stem,
         source=doc.sitename or source,
-        url=doc.url or "",
+        url=doc.url if doc.url and _WEB_URL.match(doc.url) else "",  # the page's own link, when it is a web one
         date=doc.date or "",
     )
 
 
-def _load_jsonl(path: Path, file_id: str, source: str) -> Iterator[Article | Rejection]:
+def _load_jsonl(path: Path, file_id: str, source: str, limits: Limits) -> Iterator[Article | Rejection]:
+    """One article per line, read as a stream: never more than one record in memory."""
     opener = gzip.open if path.name.lower().endswith(".gz") else open
-    found = False
+    found, total = False, 0
     with opener(path, "rb") as f:
-        for lineno, raw in enumerate(iter(lambda: f.readline(MAX_RECORD_BYTES + 1), b""), 1):
+        for lineno, raw in enumerate(iter(lambda: f.readline(limits.record_bytes + 1), b""), 1):
             origin = f"{path}:{lineno}"
-            if len(raw) > MAX_RECORD_BYTES and not raw.endswith(b"\n"):
-                while (rest := f.readline(MAX_RECORD_BYTES)) and not rest.endswith(b"\n"):
-                    pass  # skip the rest of the oversized line without holding it
-                yield Rejection(origin, f"record too large (more than {MAX_RECORD_BYTES // 2**20} MB)")
+            total += len(raw)
+            if total > limits.jsonl_bytes or lineno > limits.jsonl_records:
+                most = f"{limits.jsonl_bytes // 2**20:,} MB or {limits.jsonl_records:,} records"
+                yield Rejection(origin, f"stopped reading: the file holds more than {most}; split it")
+                return
+            if len(raw) > limits.record_bytes and not raw.endswith(b"\n"):
+                while (rest := f.readline(limits.record_bytes)) and not rest.endswith(b"\n"):
+                    total += len(rest)  # skip the rest of the oversized line without holding it
+                    if total > limits.jsonl_bytes:
+                        break
+                yield Rejection(origin, f"record too large (more than {limits.record_bytes // 2**20} MB)")
                 continue
             if not raw.strip():
                 continue
@@ -206,22 +252,28 @@ def _load_jsonl(path: Path, file_id: str, source: str) -> Iterator[Article | Rej
             except (ValueError, UnreadableFile) as e:
                 yield Rejection(origin, f"not a JSON record ({e})")
                 continue
-            yield article_from_record(record, origin, f"{file_id}#{lineno}", source)
+            yield article_from_record(record, origin, f"{file_id}#{lineno}", source, limits)
     if not found:
         yield Rejection(str(path), "no records (the file is empty)")
 
 
-def article_from_record(record: Any, origin: str, fallback_id: str, source: str = "") -> Article | Rejection:
+def article_from_record(
+    record: Any, origin: str, fallback_id: str, source: str = "", limits: Limits = LIMITS
+) -> Article | Rejection:
     """An article from one JSON record ``{"id","title","text","url","date","lang","source"}``."""
     if not isinstance(record, dict):
         return Rejection(origin, "a line must hold a JSON object")
     text = record.get("text")
     if not isinstance(text, str):
         return Rejection(origin, "record has no 'text' string")
+    for key in ("id", "title", "source", "url", "lang", *_DATE_FIELDS):
+        if not isinstance(record.get(key), str | int | float | None):
+            return Rejection(origin, f"'{key}' must be a string, not {type(record[key]).__name__}")
     return _article(
         str(record.get("id") or fallback_id),
         text.replace("\r\n", "\n"),
         origin,
+        limits,
         title=record.get("title") or "",
         source=record.get("source") or source,
         url=record.get("url") or "",

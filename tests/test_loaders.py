@@ -66,7 +66,16 @@ def test_html_main_text_title_and_date(tmp_path):
 
 def test_jsonl_records_and_their_bad_lines_are_reported_by_line(tmp_path):
     lines = [
-        json.dumps({"id": "n1", "title": "T1", "text": ARABIC, "url": "u", "date": "2015-07-21", "source": "S"}),
+        json.dumps(
+            {
+                "id": "n1",
+                "title": "T1",
+                "text": ARABIC,
+                "url": "https://example.org/n1",
+                "date": "2015-07-21",
+                "source": "S",
+            }
+        ),
         "{not json",
         json.dumps({"id": "n2", "title": "no text"}),
         "",
