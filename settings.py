@@ -12,6 +12,8 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from web import WebConfig
+
 
 class Settings(BaseSettings):
     """Sanad's configuration; an invalid value fails at startup."""
@@ -49,6 +51,12 @@ class Settings(BaseSettings):
         description="Host of a Chroma server (`chroma run`); unset means the embedded store.",
     )
     chroma_port: int = Field(8000, ge=1, le=65535, description="Port of the Chroma server.")
+    chroma_token: SecretStr | None = Field(
+        None,
+        description="Sent to the Chroma server as `Authorization: Bearer` (`chroma run` has no authentication of its "
+        "own: put it behind a proxy that checks this token).",
+    )
+    chroma_ssl: bool = Field(False, description="Talk to the Chroma server over https.")
     chunk_words: int = Field(90, ge=20, le=1000, description="Target passage size in words (sentences are never cut).")
     chunk_max_words: int = Field(
         160, ge=20, le=2000, description="Hard passage size limit in words; longer sentences are split."
@@ -81,8 +89,8 @@ class Settings(BaseSettings):
     port: int = Field(7860, ge=1, le=65535, description="Port the web app listens on.")
     api_token: SecretStr | None = Field(
         None,
-        description="When set, asking (chat, embed, /api/ask) needs this token: `Authorization: Bearer`, "
-        "or `?token=` in the page or embed URL. Unset: anyone who reaches the server may ask.",
+        description="When set, asking (chat, embed, /api/ask) needs this token: `Authorization: Bearer` or "
+        "`X-Sanad-Token`, or `#token=` in the page or embed URL. Unset: anyone who reaches the server may ask.",
     )
     admin_token: SecretStr | None = Field(
         None, description="When set, enables uploading articles (Articles tab, POST /api/articles) with this token."
@@ -91,6 +99,17 @@ class Settings(BaseSettings):
         "",
         description="Space- or comma-separated origins allowed to frame the app and call the API from a browser "
         "(CSP frame-ancestors and CORS), e.g. `https://wiki.example.org`. Empty: same origin only.",
+    )
+    allowed_hosts: str = Field(
+        "",
+        description="Space- or comma-separated host names the server answers for (the Host header; protects a "
+        "local server from DNS rebinding), e.g. `sanad.example.org`; `*` for any. Empty: localhost, and this "
+        "machine's names and addresses when listening on all interfaces.",
+    )
+    trusted_proxies: str = Field(
+        "",
+        description="Space- or comma-separated addresses of reverse proxies whose X-Forwarded-For header names the "
+        "client (for the rate limit). Empty: the header is ignored and the peer address counts.",
     )
     asks_per_minute: int = Field(
         60, ge=0, le=100_000, description="Questions per minute per client address (chat, embed and API); 0 = no limit."
@@ -103,7 +122,21 @@ class Settings(BaseSettings):
 
     def origins(self) -> tuple[str, ...]:
         """The allowed embedding origins, as a tuple."""
-        return tuple(o.rstrip("/") for o in self.embed_origins.replace(",", " ").split() if o)
+        return tuple(o.rstrip("/") for o in _words(self.embed_origins))
+
+    def web(self) -> WebConfig:
+        """How the web app listens and whom it lets in."""
+        return WebConfig(
+            host=self.host,
+            port=self.port,
+            api_token=self.api_token.get_secret_value() if self.api_token else "",
+            admin_token=self.admin_token.get_secret_value() if self.admin_token else "",
+            embed_origins=self.origins(),
+            allowed_hosts=tuple(h.lower() for h in _words(self.allowed_hosts)),
+            trusted_proxies=_words(self.trusted_proxies),
+            asks_per_minute=self.asks_per_minute,
+            max_upload_bytes=self.max_upload_mb * 1024 * 1024,
+        )
 
     def index_options(self) -> dict[str, Any]:
         """Keyword arguments for ``qa.engine.open_index``."""
@@ -112,6 +145,8 @@ class Settings(BaseSettings):
             "collection": self.collection,
             "chroma_host": self.chroma_host,
             "chroma_port": self.chroma_port,
+            "chroma_token": self.chroma_token.get_secret_value() if self.chroma_token else "",
+            "chroma_ssl": self.chroma_ssl,
             "batch_size": self.embedding_batch_size,
             "embedding_backend": self.embedding_backend,
         }
@@ -129,3 +164,7 @@ class Settings(BaseSettings):
     def ingest_options(self) -> dict[str, Any]:
         """Keyword arguments for ``index.ingest.ingest``."""
         return {"target_words": self.chunk_words, "max_words": self.chunk_max_words, "embed_titles": self.embed_titles}
+
+
+def _words(value: str) -> tuple[str, ...]:
+    return tuple(w for w in value.replace(",", " ").split() if w)

@@ -51,12 +51,20 @@ class StoredArticle:
     passage_ids: frozenset[str]
 
 
-def open_client(path: Path | None = None, host: str | None = None, port: int = 8000) -> Any:
-    """A Chroma client: ``HttpClient`` when ``host`` is given, else ``PersistentClient(path)``."""
+def open_client(
+    path: Path | None = None, host: str | None = None, port: int = 8000, token: str = "", ssl: bool = False
+) -> Any:
+    """A Chroma client: ``HttpClient`` when ``host`` is given, else ``PersistentClient(path)``.
+
+    ``token`` is sent as ``Authorization: Bearer`` (for a Chroma server behind an authenticating
+    proxy); ``ssl`` talks https.
+    """
     settings = ChromaSettings(anonymized_telemetry=False)
     if host:
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        _check_access(host, port, ssl, headers)
         try:
-            return chromadb.HttpClient(host=host, port=port, settings=settings)
+            return chromadb.HttpClient(host=host, port=port, ssl=ssl, headers=headers, settings=settings)
         except Exception as e:  # chromadb raises ValueError, ConnectError, ... depending on version
             raise StoreUnavailable(
                 f"Cannot reach the Chroma server at {host}:{port} ({e}). Start it with "
@@ -66,6 +74,20 @@ def open_client(path: Path | None = None, host: str | None = None, port: int = 8
         raise ValueError("either path or host is required")
     path.mkdir(parents=True, exist_ok=True)
     return chromadb.PersistentClient(path=str(path), settings=settings)
+
+
+def _check_access(host: str, port: int, ssl: bool, headers: dict[str, str] | None) -> None:
+    """Say plainly when a proxy in front of Chroma refuses us (chromadb raises an empty ValueError)."""
+    import httpx
+
+    url = f"{'https' if ssl else 'http'}://{host}:{port}/api/v2/heartbeat"
+    try:
+        status = httpx.get(url, headers=headers, timeout=10).status_code
+    except httpx.HTTPError:
+        return  # unreachable: HttpClient says so below
+    if status in (401, 403):
+        given = "refused the token in SANAD_CHROMA_TOKEN" if headers else "wants a token: set SANAD_CHROMA_TOKEN"
+        raise StoreUnavailable(f"The Chroma server at {host}:{port} {given} (HTTP {status}).")
 
 
 class PassageStore:
@@ -265,7 +287,7 @@ class PassageStore:
             "articles": len(listing),
             "passages": sum(a["passages"] for a in listing),
             "languages": dict(Counter(a["lang"] or "?" for a in listing).most_common()),
-            "sources": dict(Counter(a["source"] or "-" for a in listing).most_common()),
+            "sources": dict(Counter(a["source"] for a in listing).most_common()),
             "embedding_model": self.model_name,
             "embedding_dim": self.embeddings.dimension,
             "location": self.where,

@@ -92,7 +92,7 @@ def stats_command(settings: Settings, as_json: bool) -> None:
     click.echo(f"passages:        {stats['passages']}")
     langs = ", ".join(f"{k} {v}" for k, v in stats["languages"].items()) or "-"
     click.echo(f"languages:       {langs}")
-    sources = ", ".join(f"{k} {v}" for k, v in list(stats["sources"].items())[:10]) or "-"
+    sources = ", ".join(f"{k or '(no source)'} {v}" for k, v in list(stats["sources"].items())[:10]) or "-"
     click.echo(f"sources:         {sources}")
     click.echo(f"embedding model: {stats['embedding_model']} ({stats['embedding_dim']} dimensions)")
     click.echo(f"index:           {stats['location']}")

@@ -17,6 +17,7 @@ from qa.answer import AnswerConfig, Answerer
 from qa.errors import ModelUnavailable
 from qa.generate import Generator, chat_model
 from qa.retrieve import Mode, Retriever
+from qa.service import Service
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +46,8 @@ def open_index(
     collection: str = "sanad",
     chroma_host: str | None = None,
     chroma_port: int = 8000,
+    chroma_token: str = "",
+    chroma_ssl: bool = False,
     batch_size: int = 16,
     embedding_backend: str = "auto",
     embeddings: PassageEmbeddings | None = None,
@@ -52,7 +55,7 @@ def open_index(
     """Load the embedding model and open (or create) the passage collection and its lexical index."""
     embeddings = embeddings or load_embeddings(data_dir, embedding_model, batch_size, backend=embedding_backend)
     if chroma_host:
-        client = open_client(host=chroma_host, port=chroma_port)
+        client = open_client(host=chroma_host, port=chroma_port, token=chroma_token, ssl=chroma_ssl)
         where = f"Chroma server {chroma_host}:{chroma_port}, collection {collection!r}"
         lexical_file = data_dir / "lexical" / f"{chroma_host}-{chroma_port}-{collection}.sqlite"
     else:
@@ -106,3 +109,13 @@ def ensure_demo_index(store: PassageStore, demo_dir: Path, **options: Any) -> In
         return None
     logger.info("Empty index: ingesting the demo articles from %s", demo_dir)
     return ingest(load_paths([demo_dir]), store, **options)
+
+
+def build_service(settings: Any) -> Service:
+    """Open the index (building the demo index on first start) and the answer writer, as configured."""
+    store = open_index(settings.data_dir, **settings.index_options())
+    report = ensure_demo_index(store, settings.demo_articles, **settings.ingest_options())
+    if report is not None:
+        logger.info("Demo index built: %d articles, %d passages", report.added, report.passages_written)
+    generator = build_generator(settings.llm, settings.data_dir / "models", **settings.llm_options())
+    return Service(build_answerer(store, settings.retrieval, settings.top_k, generator), settings.ingest_options())

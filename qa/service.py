@@ -7,7 +7,6 @@ Everything the web front ends need beyond answering lives here, so ``app.py`` an
 
 from __future__ import annotations
 
-import hmac
 import re
 import tempfile
 import threading
@@ -68,37 +67,11 @@ def _date_bound(value: str, name: str, upper: bool = False) -> int:
 
 
 @dataclass
-class Access:
-    """Who may do what: an optional token for asking, an optional admin token for uploads."""
-
-    api_token: str = ""
-    admin_token: str = ""
-    embed_origins: tuple[str, ...] = ()
-
-    def may_ask(self, token: str | None) -> bool:
-        """True when asking is open, or ``token`` is the ask token or the admin token."""
-        if not self.api_token:
-            return True
-        return bool(token) and (
-            _same(token, self.api_token) or bool(self.admin_token and _same(token, self.admin_token))
-        )
-
-    def may_upload(self, token: str | None) -> bool:
-        """True only when an admin token is configured and ``token`` is it."""
-        return bool(self.admin_token and token and _same(token, self.admin_token))
-
-
-def _same(a: str | None, b: str) -> bool:
-    return hmac.compare_digest((a or "").encode(), b.encode())
-
-
-@dataclass
 class Service:
     """The answerer, its index and the ingestion settings, behind one lock for writes."""
 
     answerer: Answerer
     ingest_options: dict[str, Any] = field(default_factory=dict)
-    access: Access = field(default_factory=Access)
     started: float = field(default_factory=time.time)
     _writing: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -134,6 +107,7 @@ class Service:
         """Index statistics and one page of the stored articles, newest first."""
         listing = self.store.articles()  # one pass over the index serves both
         stats = self.store.stats(listing)
+        stats.pop("location")  # where the index lives on the server is not the web's business
         listing.sort(key=lambda a: (a["date"], a["title"]), reverse=True)
         return {
             "stats": stats,

@@ -3,29 +3,31 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import http.server
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import uvicorn
 
+from app import create_app, uvicorn_config
 from bench._server import chroma_server, free_port
+from qa.service import Service
+from web import WebConfig
 
 __all__ = ["chroma_server", "free_port", "serve_app", "serve_folder"]
 
 
 @contextlib.contextmanager
-def serve_app(app: Any) -> Iterator[str]:
-    """Serve the ASGI ``app`` with uvicorn in a thread; yields its base URL."""
-    port = free_port()
-    # a long keep-alive: the default 5 s races the client reusing a connection between slow tests
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", timeout_keep_alive=300)
-    )
+def serve_app(service: Service, web: WebConfig | None = None) -> Iterator[str]:
+    """Serve the whole app for ``service`` with uvicorn in a thread, as ``python app.py`` does; yields its base URL."""
+    web = dataclasses.replace(web or WebConfig(), host="127.0.0.1", port=free_port())
+    config = uvicorn_config(create_app(service, web), web)
+    config.timeout_keep_alive = 300  # the default 5 s races the client reusing a connection between slow tests
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 60
@@ -33,7 +35,7 @@ def serve_app(app: Any) -> Iterator[str]:
         assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
         time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{web.port}"
     finally:
         server.should_exit = True
         thread.join(timeout=30)
@@ -48,6 +50,47 @@ def serve_folder(folder: Path) -> Iterator[str]:
     thread.start()
     try:
         yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@contextlib.contextmanager
+def token_proxy(upstream: str, token: str) -> Iterator[int]:
+    """A reverse proxy on 127.0.0.1 that forwards to ``upstream`` only requests bearing ``token``.
+
+    What README's deployment puts in front of ``chroma run`` (which has no authentication of its own).
+    """
+    import httpx
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args: object) -> None:  # keep test output clean
+            pass
+
+        def _forward(self) -> None:
+            if self.headers.get("Authorization") != f"Bearer {token}":
+                self.send_response(401)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "authorization")}
+            r = httpx.request(self.command, upstream + self.path, content=body, headers=headers, timeout=60)
+            self.send_response(r.status_code)
+            for k, v in r.headers.items():
+                if k.lower() not in ("transfer-encoding", "content-encoding", "content-length", "connection"):
+                    self.send_header(k, v)
+            self.send_header("Content-Length", str(len(r.content)))
+            self.end_headers()
+            self.wfile.write(r.content)
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _forward
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield httpd.server_address[1]
     finally:
         httpd.shutdown()
         httpd.server_close()

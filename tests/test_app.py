@@ -1,71 +1,94 @@
 """The chat UI's handlers, called directly with the real answerer (the browser test drives the page)."""
 
-from pathlib import Path
-
 import pytest
 
-from app import chat, render_answer, render_citation, stats_markdown, upload
 from qa.answer import Answerer
 from qa.retrieve import Retriever
-from qa.service import Access, Service
+from qa.service import Service
 from qa.types import Answer, Citation, Hit
 from tests.test_answer import TOWN, corpus_store  # noqa: F401 (fixture)
+from web.chat import chat, stats_markdown
+from web.render import Conversation, answer_html, citation_html
 
 
 @pytest.fixture(scope="module")
 def service(corpus_store):  # noqa: F811
-    return Service(Answerer(Retriever(corpus_store)), access=Access(admin_token="admin"))
+    return Service(Answerer(Retriever(corpus_store)))
 
 
 def test_chat_streams_then_shows_the_answer_and_its_sources(service):
-    steps = list(chat(service, "Who controls Baghouz?", [], []))
-    box, messages, sources, turns = steps[-1]
-    assert box == "" and [m["role"] for m in messages] == ["user", "assistant"]
+    steps = list(chat(service, "Who controls Baghouz?", Conversation()))
+    box, messages, sources, conversation = steps[-1]
+    assert steps[0][0] == "" and [m["role"] for m in messages] == ["user", "assistant"]
     answer = messages[-1]["content"]
     assert 'href="#src-1-1"' in answer and 'dir="auto"' in answer and "extractive" in answer
     assert 'id="src-1-1"' in sources and "<mark>" in sources and TOWN in sources
     assert len(steps) >= 3  # placeholder, streamed text, finished answer
-    assert turns[0]["question"] == "Who controls Baghouz?"
+    assert conversation.turns[0].question == "Who controls Baghouz?"
+
+
+def test_only_the_first_update_empties_the_question_box(service):
+    boxes = [step[0] for step in chat(service, "Who controls Baghouz?", Conversation())]
+    # later updates leave the box alone, so a question typed while the answer streams stays
+    assert boxes[0] == "" and all(not isinstance(b, str) for b in boxes[1:])
 
 
 def test_follow_up_reads_the_conversation(service):
-    *_, (_, messages, sources, turns) = chat(service, "Who controls Baghouz?", [], [])
-    *_, (_, messages, sources, turns) = chat(service, "And who shelled it?", messages, turns)
-    assert len(messages) == 4 and len(turns) == 2
+    conversation = Conversation()
+    *_, (_, messages, sources, _) = chat(service, "Who controls Baghouz?", conversation)
+    *_, (_, messages, sources, _) = chat(service, "And who shelled it?", conversation)
+    assert len(messages) == 4 and len(conversation.turns) == 2
     assert 'href="#src-2-1"' in messages[-1]["content"] and 'id="src-2-1"' in sources and "قصف" in sources
     assert sources.index("And who shelled it?") < sources.index("Who controls Baghouz?")  # newest first
 
 
 def test_errors_are_readable_messages_and_keep_the_question(service):
-    *_, (box, messages, _, turns) = chat(service, "   ", [], [])
-    assert box == "   " and not turns
+    conversation = Conversation()
+    *_, (box, messages, _, _) = chat(service, "   ", conversation)
+    assert not isinstance(box, str) and not conversation.turns  # the box is left as it was
     assert "sanad-error" in messages[-1]["content"] and "empty" in messages[-1]["content"]
     assert "Traceback" not in messages[-1]["content"]
 
 
+def test_a_long_question_is_refused_without_being_echoed(service):
+    question = "why " * 5000
+    *_, (_, messages, _, conversation) = chat(service, question, Conversation())
+    assert len(messages) == 1 and "too long" in messages[0]["content"] and "why why" not in messages[0]["content"]
+    assert not conversation.turns
+
+
 def test_not_found_looks_different_from_an_answer():
     answer = Answer("q", "I could not find this in the articles.", "en", True, "extractive")
-    html = render_answer(answer, 1)
+    html = answer_html(answer, 1)
     assert "sanad-notfound" in html and "not found in the articles" in html
 
 
 def test_markers_stay_left_to_right_in_arabic_text():
     answer = Answer("q", "الباغوز تحت سيطرة داعش [1].", "ar", False, "local", [])
-    html = render_answer(answer, 3)
+    html = answer_html(answer, 3)
     assert '<a class="cite" dir="ltr" href="#src-3-1">[1]</a>' in html and "local model" in html
 
 
 def test_article_html_is_shown_as_text():
     hit = Hit("p", "a", "<script>alert(1)</script>", "", "", "", "en", "<b>bold</b> claim.", 0, 18, 0.9)
-    html = render_citation(Citation(1, hit, "<b>bold</b> claim.", 0, 18))
+    html = citation_html(Citation(1, hit, "<b>bold</b> claim.", 0, 18))
     assert "<script>" not in html and "&lt;script&gt;" in html and "<mark>&lt;b&gt;bold" in html
 
 
-def test_upload_needs_the_admin_token(service, tmp_path: Path):
-    article = tmp_path / "dates.md"
-    article.write_text("# Dates\n\nDates grow on palm trees in the oases of Al-Ahsa.", encoding="utf-8")
-    assert "Not allowed" in upload(service, "wrong", [str(article)], "")
-    report = upload(service, "admin", [str(article)], "uploads")
-    assert "1 added" in report
-    assert "1 unchanged" in upload(service, "admin", [str(article)], "uploads")
-    assert "uploads" in stats_markdown(service)
+@pytest.mark.parametrize("url", ["javascript:alert(1)", " JavaScript:alert(1)", "data:text/html,x", "vbscript:x"])
+def test_only_web_links_become_links(url):
+    hit = Hit("p", "a", "Title", "", url, "", "en", "Some text.", 0, 10, 0.9)
+    html = citation_html(Citation(1, hit))
+    assert "<a " not in html and "Title" in html
+    web = citation_html(
+        Citation(1, Hit("p", "a", "Title", "", "https://example.org/a?b=1&c=2", "", "en", "x", 0, 1, 0.9))
+    )
+    assert '<a href="https://example.org/a?b=1&amp;c=2"' in web and 'rel="noopener noreferrer"' in web
+
+
+def test_statistics_name_no_server_path(service):
+    report = service.ingest_files([("dates.md", "# Dates\n\nDates grow on palm trees in Al-Ahsa.".encode())], "uploads")
+    assert report.added == 1
+    stats = stats_markdown(service)
+    assert "uploads" in stats and "no source" in stats
+    assert "/tmp" not in stats and "chroma" not in stats

@@ -3,19 +3,19 @@
 import httpx
 import pytest
 
-from app import create_app
 from bench.bad_input import ADMIN, CASES, run
 from qa.answer import Answerer
 from qa.retrieve import Retriever
-from qa.service import Access, Service
+from qa.service import Service
 from tests.servers import serve_app
 from tests.test_answer import corpus_store  # noqa: F401 (fixture)
+from web import WebConfig
 
 
 @pytest.fixture(scope="module")
 def results(corpus_store):  # noqa: F811
-    service = Service(Answerer(Retriever(corpus_store)), access=Access(admin_token=ADMIN))
-    with serve_app(create_app(service)) as url, httpx.Client(base_url=url, timeout=300) as http:
+    service = Service(Answerer(Retriever(corpus_store)))
+    with serve_app(service, WebConfig(admin_token=ADMIN)) as url, httpx.Client(base_url=url, timeout=300) as http:
         yield {r["case"]: r for r in run(http)}
 
 

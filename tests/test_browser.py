@@ -10,16 +10,17 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Frame, Page, sync_playwright
 
-from app import create_app
 from qa.answer import Answerer
 from qa.retrieve import Retriever
-from qa.service import Access, Service
+from qa.service import Service
 from tests.servers import serve_app, serve_folder
 from tests.test_answer import corpus_store  # noqa: F401 (fixture)
+from web import WebConfig
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 TOKEN = "embed-token"
+ADMIN = "admin-token"
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +33,8 @@ def wiki(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def base(corpus_store, wiki):  # noqa: F811
-    service = Service(Answerer(Retriever(corpus_store)), access=Access(api_token=TOKEN, embed_origins=(wiki[1],)))
-    with serve_app(create_app(service)) as url:
+    service = Service(Answerer(Retriever(corpus_store)))
+    with serve_app(service, WebConfig(api_token=TOKEN, admin_token=ADMIN, embed_origins=(wiki[1],))) as url:
         yield url
 
 
@@ -82,8 +83,15 @@ def only_localhost(page: Page) -> None:
     assert not outside, outside
 
 
+def no_token_kept(page: Page) -> None:
+    """The token left the address bar, was never part of a URL, and nothing is kept in localStorage."""
+    assert TOKEN not in page.url
+    assert not [u for u in page.requests if TOKEN in u]
+    assert page.evaluate("localStorage.length") == 0  # no run history: no questions, no token
+
+
 def test_chat_in_english_and_arabic(page, base, tmp_path):
-    page.goto(f"{base}/?token={TOKEN}")
+    page.goto(f"{base}/#token={TOKEN}")
     ask(page, "Who controls Baghouz?", 0)
     english = page.locator("#chat .sanad-msg").nth(1)
     assert english.locator("a.cite").first.inner_text() == "[1]"
@@ -100,13 +108,45 @@ def test_chat_in_english_and_arabic(page, base, tmp_path):
     assert "2 source" in page.locator("#chat .sanad-meta").nth(1).inner_text() or page.locator("#src-2-1").count()
     shot(page, tmp_path, "chat.png")
     only_localhost(page)
+    no_token_kept(page)
+
+
+def test_an_old_style_token_url_still_works_and_is_cleaned(page, base):
+    page.goto(f"{base}/?token={TOKEN}")
+    ask(page, "Who controls Baghouz?", 0)
+    assert page.locator("#chat a.cite").count() >= 1
+    assert TOKEN not in page.url  # taken out of the address bar; only the first page load carried it
+    assert not [u for u in page.requests[1:] if TOKEN in u]
+
+
+def test_articles_tab_uploads_with_the_admin_token(page, base, tmp_path):
+    page.goto(f"{base}/#token={TOKEN}")
+    page.get_by_role("tab", name="Articles").click()
+    page.wait_for_selector("#stats strong", timeout=60_000)
+    before = page.locator("#stats").inner_text()
+    article = tmp_path / "ferry.md"
+    article.write_text("# The Jeddah ferry\n\nA ferry now links Jeddah and Port Sudan twice a week.", encoding="utf-8")
+    form = page.locator("form.sanad-upload")
+    form.locator("input[name=admin]").fill("wrong")
+    form.locator("input[type=file]").set_input_files(str(article))
+    form.locator("button[type=submit]").click()
+    page.wait_for_function("() => document.querySelector('.sanad-upload-status').innerText.includes('admin token')")
+    form.locator("input[name=admin]").fill(ADMIN)
+    form.locator("input[name=source]").fill("browser-upload")
+    form.locator("button[type=submit]").click()
+    page.wait_for_function("() => document.querySelector('.sanad-upload-status').innerText.includes('1 added')")
+    page.wait_for_function(
+        "() => document.querySelector('#stats').innerText.includes('browser-upload')", timeout=30_000
+    )
+    assert page.locator("#stats").inner_text() != before
+    assert not [u for u in page.requests if ADMIN in u]
 
 
 def test_embed_in_a_wiki_iframe(page, base, wiki, tmp_path):
     folder, wiki_url = wiki
     (folder / "page.html").write_text(
         f"<!doctype html><html><body><h1>Team wiki</h1>"
-        f'<iframe id="sanad" src="{base}/embed/?token={TOKEN}" width="400" height="600"></iframe></body></html>',
+        f'<iframe id="sanad" src="{base}/embed/#token={TOKEN}" width="400" height="600"></iframe></body></html>',
         encoding="utf-8",
     )
     page.goto(f"{wiki_url}/page.html")
@@ -126,6 +166,7 @@ def test_embed_in_a_wiki_iframe(page, base, wiki, tmp_path):
     frame.wait_for_selector("#sources-compact .sanad-source.flash", timeout=5_000)
     shot(page, tmp_path, "embed.png")
     only_localhost(page)
+    assert not [u for u in page.requests if TOKEN in u and "wiki" not in u and "page.html" not in u]
 
 
 def test_embed_refused_without_token_and_from_other_sites(page, base, wiki, tmp_path_factory):
@@ -136,11 +177,13 @@ def test_embed_refused_without_token_and_from_other_sites(page, base, wiki, tmp_
     frame.wait_for_selector("#question textarea", timeout=60_000)
     frame.locator("#question textarea").fill("Who controls Baghouz?")
     frame.locator("#ask").click()
-    page.wait_for_timeout(3_000)  # the ask request is refused (401): no answer appears
+    # the ask request is refused (401): no answer appears, and the page says what is missing
+    frame.wait_for_selector(".sanad-banner", timeout=10_000)
+    assert "token" in frame.locator(".sanad-banner").inner_text()
     assert frame.locator("#chat a.cite").count() == 0
 
     other = tmp_path_factory.mktemp("elsewhere")
-    (other / "page.html").write_text(f'<iframe id="sanad" src="{base}/embed/?token={TOKEN}"></iframe>')
+    (other / "page.html").write_text(f'<iframe id="sanad" src="{base}/embed/#token={TOKEN}"></iframe>')
     with serve_folder(other) as elsewhere:  # another port: another origin, not in SANAD_EMBED_ORIGINS
         page.goto(f"{elsewhere}/page.html")
         page.wait_for_timeout(2_000)
@@ -164,7 +207,7 @@ def test_article_html_is_shown_as_text_and_never_runs(page, base, corpus_store, 
         "xss",
     )
     ingest([evil], corpus_store)
-    page.goto(f"{base}/?token={TOKEN}")
+    page.goto(f"{base}/#token={TOKEN}")
     ask(page, "Where does Zanzibar export cloves to?", 0)
     sources = page.locator("#sources").inner_text()
     assert "<script>window.__xss=2</script>" in sources and "<img src=x" in sources  # shown as text

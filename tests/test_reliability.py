@@ -8,17 +8,18 @@ import signal
 import subprocess
 
 import httpx
+import pytest
 
-from app import create_app
 from index.ingest import ingest, make_passages
 from index.loaders import load_paths
+from index.store import StoreUnavailable
 from index.types import Article
 from qa.answer import Answerer
 from qa.engine import open_index
 from qa.retrieve import Retriever
 from qa.service import Service
 from tests.conftest import ROOT, SEED
-from tests.servers import chroma_server, free_port, serve_app
+from tests.servers import chroma_server, free_port, serve_app, token_proxy
 
 QUESTION = {"question": "Who controls Baghouz?"}
 
@@ -29,7 +30,7 @@ def test_chroma_server_down_is_a_503_and_recovers(tmp_path, embeddings):
     chroma.enter_context(chroma_server(tmp_path / "chroma", port))
     store = open_index(tmp_path / "data", chroma_host="127.0.0.1", chroma_port=port, embeddings=embeddings)
     ingest(load_paths([SEED]), store)
-    with serve_app(create_app(Service(Answerer(Retriever(store))))) as url, httpx.Client(base_url=url) as http:
+    with serve_app(Service(Answerer(Retriever(store)))) as url, httpx.Client(base_url=url) as http:
         assert http.post("/api/ask", json=QUESTION, timeout=60).json()["citations"]
         chroma.close()  # the Chroma server stops
         down = http.post("/api/ask", json=QUESTION, timeout=60)
@@ -43,6 +44,29 @@ def test_chroma_server_down_is_a_503_and_recovers(tmp_path, embeddings):
             assert http.get("/readyz", timeout=60).status_code == 200
             back = http.post("/api/ask", json=QUESTION, timeout=60)
             assert back.status_code == 200 and back.json()["citations"]
+
+
+def test_a_chroma_server_behind_a_token_proxy(tmp_path, embeddings):
+    """README's deployment: `chroma run` on a private address, a proxy in front that checks a token."""
+    with chroma_server(tmp_path / "chroma") as port, token_proxy(f"http://127.0.0.1:{port}", "chroma-secret") as proxy:
+        store = open_index(
+            tmp_path / "data",
+            chroma_host="127.0.0.1",
+            chroma_port=proxy,
+            chroma_token="chroma-secret",
+            embeddings=embeddings,
+        )
+        ingest(load_paths([SEED]), store)
+        assert Answerer(Retriever(store)).answer("Who controls Baghouz?").citations
+        for token, says in (("", "set SANAD_CHROMA_TOKEN"), ("wrong", "refused the token")):
+            with pytest.raises(StoreUnavailable, match=says):
+                open_index(
+                    tmp_path / "d2",
+                    chroma_host="127.0.0.1",
+                    chroma_port=proxy,
+                    chroma_token=token,
+                    embeddings=embeddings,
+                )
 
 
 def test_kill_9_halfway_through_ingest_then_rerun_loses_nothing(sanad_exe, data_dir, embeddings):

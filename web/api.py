@@ -8,26 +8,24 @@
     GET  /readyz           the index and the embedding model answer (503 when not)
 
 Errors are JSON: ``{"error": {"code": "...", "message": "..."}}`` with a 4xx/5xx status.
-The Gradio UI is mounted on the returned app *after* these routes, so they take precedence.
+Who may call what (tokens, body sizes, rate limits) is decided in front of these routes, by
+``web/guards.py``. The Gradio UI is mounted on the returned app *after* these routes, so they
+take precedence.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import threading
-import time
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Query, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from index.store import StoreError
 from qa.errors import NothingIndexed, QAError
@@ -36,9 +34,6 @@ from qa.service import MAX_HISTORY_TURNS, BadRequest, Filters, Service, report_d
 from qa.types import Answer, Token
 
 logger = logging.getLogger(__name__)
-
-ASK_BODY_LIMIT = 256 * 1024  # a question, its history and filters fit many times over
-TOKEN_HEADER = "x-sanad-token"
 
 
 class HistoryTurn(BaseModel):
@@ -81,48 +76,23 @@ class ArticlesRequest(BaseModel):
     source: str = ""
 
 
-def create_api(
-    service: Service,
-    max_upload_bytes: int = 50 * 1024 * 1024,
-    gated_paths: tuple[str, ...] = (),
-    asks_per_minute: int = 0,
-) -> FastAPI:
-    """The API app.
-
-    ``gated_paths``: path fragments of other ask endpoints (the UI's) that need the ask token and
-    count against the rate limit; ``asks_per_minute``: questions per client address (0 = no limit).
-    """
+def create_api(service: Service) -> FastAPI:
+    """The API app (the guard of ``web/guards.py`` wraps it, and the Gradio pages are mounted on it)."""
     api = FastAPI(
         title="Sanad API",
         summary="Cited answers from news articles, in the question's language.",
+        description="When the server has an ask token, send it as `Authorization: Bearer <token>` or "
+        "`X-Sanad-Token`; uploading needs the admin token as `Authorization: Bearer`.",
         docs_url="/docs",
         redoc_url=None,
     )
-    origins = list(service.access.embed_origins)
-    api.add_middleware(TokenGate, service=service, gated_paths=gated_paths)
-    if asks_per_minute:
-        api.add_middleware(RateLimit, per_minute=asks_per_minute, paths=("/api/ask", *gated_paths))
-    api.add_middleware(BodyLimit, limits={"/api/articles": max_upload_bytes}, default=ASK_BODY_LIMIT)
-    api.add_middleware(SecurityHeaders, frame_ancestors=" ".join(["'self'", *origins]))
-    # outermost, so that refusals (401, 413, 429) reach a browser on an allowed origin readable
-    api.add_middleware(
-        CORSMiddleware,
-        allow_origins=origins,
-        allow_methods=["GET", "POST"],
-        allow_headers=["Authorization", "Content-Type", TOKEN_HEADER],
-        expose_headers=["Retry-After"],
-    )
     _error_handlers(api)
 
-    def ask_access(request: Request) -> None:
-        if not service.access.may_ask(request_token(request)):
-            raise HTTPException(401, "This server needs an ask token: Authorization: Bearer <token> or ?token=")
-
-    def admin_access(request: Request) -> None:
-        if not service.access.admin_token:
-            raise HTTPException(403, "Uploading is disabled on this server (SANAD_ADMIN_TOKEN is not set).")
-        if not service.access.may_upload(bearer(request)):
-            raise HTTPException(401, "Uploading needs the admin token: Authorization: Bearer <SANAD_ADMIN_TOKEN>.")
+    @api.get("/embed", include_in_schema=False)
+    def embed_without_slash(request: Request) -> RedirectResponse:
+        """The embed lives at /embed/; a relative redirect keeps any path prefix of a proxy."""
+        query = f"?{request.url.query}" if request.url.query else ""
+        return RedirectResponse(f"embed/{query}", status_code=308)
 
     @api.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
@@ -135,12 +105,12 @@ def create_api(
         checks = service.readiness()
         return JSONResponse(checks, status_code=200 if checks["ready"] else 503)
 
-    @api.post("/api/ask", tags=["ask"], dependencies=[Depends(ask_access)])
+    @api.post("/api/ask", tags=["ask"])
     def ask(body: AskRequest) -> dict[str, Any]:
         """Answer a question with numbered citations (or say the articles do not answer it)."""
         return service.ask(body.question, _history(body), _filters(body), body.k).to_dict()
 
-    @api.post("/api/ask/stream", tags=["ask"], dependencies=[Depends(ask_access)])
+    @api.post("/api/ask/stream", tags=["ask"])
     def ask_stream(body: AskRequest) -> StreamingResponse:
         """The answer as server-sent events.
 
@@ -151,7 +121,7 @@ def create_api(
         stream = service.ask_stream(body.question, _history(body), filters, body.k)
         return StreamingResponse(_events(stream), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 
-    @api.get("/api/articles", tags=["articles"], dependencies=[Depends(ask_access)])
+    @api.get("/api/articles", tags=["articles"])
     def list_articles(
         limit: Annotated[int, Query(ge=1, le=1000)] = 100, offset: Annotated[int, Query(ge=0)] = 0
     ) -> dict[str, Any]:
@@ -161,7 +131,6 @@ def create_api(
     @api.post(
         "/api/articles",
         tags=["articles"],
-        dependencies=[Depends(admin_access)],
         openapi_extra={
             "requestBody": {
                 "content": {
@@ -201,17 +170,6 @@ def create_api(
         return JSONResponse(result, status_code=200 if stored or not report.rejected else 422)
 
     return api
-
-
-def bearer(request: Request) -> str | None:
-    """The token of an ``Authorization: Bearer`` header."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
-
-
-def request_token(request: Request) -> str | None:
-    """An ask token from the Authorization header, the X-Sanad-Token header or ``?token=``."""
-    return bearer(request) or request.headers.get(TOKEN_HEADER) or request.query_params.get("token")
 
 
 def _history(body: AskRequest) -> list[tuple[str, str]]:
@@ -290,139 +248,3 @@ def _error_handlers(api: FastAPI) -> None:
     async def failed(request: Request, e: Exception) -> JSONResponse:
         logger.error("Request %s failed", request.url.path, exc_info=e)
         return _error(*_classify(e))
-
-
-class SecurityHeaders:
-    """Adds ``Content-Security-Policy: frame-ancestors`` (who may embed us) to every response."""
-
-    def __init__(self, app: ASGIApp, frame_ancestors: str):
-        """Wrap ``app``; ``frame_ancestors`` is the CSP source list."""
-        self.app = app
-        self.headers = [
-            (b"content-security-policy", f"frame-ancestors {frame_ancestors}".encode()),
-            (b"x-content-type-options", b"nosniff"),
-        ]
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # noqa: D102
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = list(message.get("headers", [])) + self.headers
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
-
-
-class BodyLimit:
-    """Refuses request bodies over a size limit with 413, before the app reads them."""
-
-    def __init__(self, app: ASGIApp, limits: dict[str, int], default: int):
-        """Per-path limits (exact path), ``default`` for every other /api path."""
-        self.app, self.limits, self.default = app, limits, default
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # noqa: D102
-        path = scope.get("path", "")
-        if scope["type"] != "http" or not path.startswith("/api/"):
-            return await self.app(scope, receive, send)
-        limit = self.limits.get(path.rstrip("/"), self.default)
-        declared = dict(scope.get("headers", [])).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
-            return await _refuse(send, limit)
-        chunks, size, more = [], 0, True
-        while more:  # no or false Content-Length: read up to the limit, then replay
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return None
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
-            more = message.get("more_body", False)
-            if size > limit:
-                return await _refuse(send, limit)
-        body = b"".join(chunks)
-        sent = False
-
-        async def replay() -> Message:
-            nonlocal sent
-            if sent:
-                return await receive()
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        await self.app(scope, replay, send)
-
-
-async def _refuse(send: Send, limit: int) -> None:
-    text = f"The request body is larger than this endpoint accepts ({limit // 1024} KiB)."
-    await _send_error(send, 413, "too_large", text)
-
-
-async def _send_error(send: Send, status: int, code: str, text: str, **headers: str) -> None:
-    """The JSON error body of :func:`_error`, sent from a middleware (before any route runs)."""
-    body = json.dumps({"error": {"code": code, "message": text}}).encode()
-    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    raw += [(k.replace("_", "-").encode(), v.encode()) for k, v in headers.items()]
-    await send({"type": "http.response.start", "status": status, "headers": raw})
-    await send({"type": "http.response.body", "body": body})
-
-
-class TokenGate:
-    """When an ask token is configured, the UI's ask endpoints (``gated_paths``) need it too.
-
-    The chat page forwards ``?token=`` from its own URL as the X-Sanad-Token header (a small
-    script in the page head), so ``/embed?token=...`` works in a cross-site iframe without cookies.
-    """
-
-    def __init__(self, app: ASGIApp, service: Service, gated_paths: tuple[str, ...]):
-        """Wrap ``app``."""
-        self.app, self.service, self.gated = app, service, gated_paths
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # noqa: D102
-        if scope["type"] == "http" and self.service.access.api_token:
-            path = scope.get("path", "")
-            if any(g in path for g in self.gated) and not self.service.access.may_ask(request_token(Request(scope))):
-                text = "This server needs an ask token."
-                return await _send_error(send, 401, "unauthorized", text, www_authenticate="Bearer")
-        await self.app(scope, receive, send)
-
-
-class RateLimit:
-    """At most ``per_minute`` questions per client address (token bucket); 429 with Retry-After beyond.
-
-    The address is the connection's peer; behind a proxy, run uvicorn with ``--proxy-headers`` and
-    ``--forwarded-allow-ips`` so that it is the client's.
-    """
-
-    def __init__(self, app: ASGIApp, per_minute: int, paths: tuple[str, ...]):
-        """Wrap ``app``; requests whose path contains one of ``paths`` are counted."""
-        self.app, self.paths = app, paths
-        self.rate = per_minute / 60.0
-        self.capacity = float(per_minute)
-        self.buckets: dict[str, tuple[float, float]] = {}  # address -> (tokens, last time)
-        self.lock = threading.Lock()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # noqa: D102
-        path = scope.get("path", "")
-        if scope["type"] != "http" or scope.get("method") != "POST" or not any(p in path for p in self.paths):
-            return await self.app(scope, receive, send)
-        client = (scope.get("client") or ("?", 0))[0]
-        wait = self._take(client)
-        if wait > 0:
-            text = f"Too many questions; try again in {wait:.0f} s."
-            return await _send_error(send, 429, "rate_limited", text, retry_after=str(max(1, round(wait))))
-        await self.app(scope, receive, send)
-
-    def _take(self, client: str) -> float:
-        """Take one token; the seconds to wait when there is none."""
-        now = time.monotonic()
-        with self.lock:
-            tokens, last = self.buckets.get(client, (self.capacity, now))
-            tokens = min(self.capacity, tokens + (now - last) * self.rate)
-            if tokens < 1:
-                self.buckets[client] = (tokens, now)
-                return (1 - tokens) / self.rate
-            self.buckets[client] = (tokens - 1, now)
-            if len(self.buckets) > 100_000:  # forget idle clients rather than grow without bound
-                self.buckets = {k: v for k, v in self.buckets.items() if now - v[1] < 120}
-            return 0.0

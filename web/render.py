@@ -1,0 +1,131 @@
+"""HTML for the chat: answers with [n] markers that jump to their sources, and the sources panel.
+
+Plain functions from ``qa`` records to escaped HTML strings; no Gradio here. Every message and
+passage carries ``dir="auto"``, so Arabic reads right-to-left and English left-to-right in the
+same conversation, while [n] markers stay left-to-right.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from qa.types import Answer, Citation
+
+BACKENDS = {"local": "local model", "openai": "remote model", "extractive": "extractive: quoted sentences"}
+MARKER = re.compile(r"\[(\d{1,3})\]")
+_SAFE_URL = re.compile(r"^https?://", re.IGNORECASE)
+
+
+@dataclass
+class Turn:
+    """One exchange of a conversation as the chat shows it."""
+
+    n: int
+    question: str
+    answer: Answer | None = None  # None while it is being written, or when it failed
+    error: str = ""
+
+
+@dataclass
+class Conversation:
+    """A chat's turns; kept on the server (``gr.State``), never sent by the browser."""
+
+    turns: list[Turn] = field(default_factory=list)
+
+    def history(self) -> list[tuple[str, str]]:
+        """(question, answer) pairs of the answered turns, for follow-up questions."""
+        return [(t.question, t.answer.answer) for t in self.turns if t.answer is not None]
+
+
+def safe_url(url: str) -> str:
+    """``url`` when it is an http(s) link, else "" (a ``javascript:`` URL must never become a link)."""
+    url = url.strip()
+    return url if _SAFE_URL.match(url) else ""
+
+
+def markers(text: str, turn: int) -> str:
+    """Escaped text with each [n] linked to source n of this turn, one block per line."""
+    lines = [
+        MARKER.sub(
+            lambda m: f'<a class="cite" dir="ltr" href="#src-{turn}-{m.group(1)}">[{m.group(1)}]</a>',
+            html.escape(line),
+        )
+        for line in text.splitlines()
+        if line.strip()
+    ]
+    return "".join(f'<div dir="auto">{line}</div>' for line in lines)
+
+
+def answer_html(answer: Answer, turn: int) -> str:
+    """The answer as a chat message: its text, and which back end wrote it (or that nothing was found)."""
+    text = answer.answer.removeprefix(answer.notice).strip() if answer.notice else answer.answer
+    body = markers(text, turn)
+    notice = f'<div class="sanad-notice" dir="auto">{html.escape(answer.notice)}</div>' if answer.notice else ""
+    seconds = answer.timings_ms.get("total", 0) / 1000
+    if answer.abstained:
+        return (
+            f'<div class="sanad-msg sanad-notfound" dir="auto">{body}</div>'
+            f'<div class="sanad-meta">∅ not found in the articles · {seconds:.1f} s</div>'
+        )
+    meta = f"{BACKENDS.get(answer.backend, answer.backend)} · {len(answer.citations)} source(s) · {seconds:.1f} s"
+    return f'{notice}<div class="sanad-msg" dir="auto">{body}</div><div class="sanad-meta">{meta}</div>'
+
+
+def streaming_html(text: str) -> str:
+    """Answer text while it is being written."""
+    return f'<div class="sanad-msg" dir="auto">{html.escape(text)}</div>' if text else '<div class="sanad-meta">…</div>'
+
+
+def error_html(text: str) -> str:
+    """An error shown in place of an answer."""
+    return f'<div class="sanad-error" dir="auto">{html.escape(text)}</div>'
+
+
+def question_html(question: str) -> str:
+    """The asker's message."""
+    return f'<div class="sanad-msg" dir="auto">{html.escape(question)}</div>'
+
+
+def citation_html(c: Citation, turn: int = 0) -> str:
+    """One source: number, title, date and link, and the passage with the cited sentence marked."""
+    h = c.hit
+    title = html.escape(h.title or h.article_id)
+    url = safe_url(h.url)
+    link = f'<a href="{html.escape(url)}" target="_blank" rel="noopener noreferrer">{title}</a>' if url else title
+    meta = " · ".join(html.escape(x) for x in (h.source, h.date) if x)
+    text = html.escape(h.text)
+    if c.quote and c.quote in h.text:
+        text = text.replace(html.escape(c.quote), f"<mark>{html.escape(c.quote)}</mark>", 1)
+    flag = "" if c.supported else ' <small class="sanad-unsupported">(not confirmed by the checker)</small>'
+    return (
+        f'<div class="sanad-source" id="src-{turn}-{c.n}"><div dir="auto"><b dir="ltr">[{c.n}]</b> {link}{flag} '
+        f'<small>{meta}</small></div><p dir="auto">{text}</p></div>'
+    )
+
+
+def sources_html(turns: Sequence[Turn]) -> str:
+    """The sources panel: the cited passages of every answer, newest first."""
+    parts = []
+    for t in reversed(turns):
+        if t.answer is None or not t.answer.citations:
+            continue
+        parts.append(f'<div class="sanad-turn" dir="auto">{html.escape(t.question)}</div>')
+        parts.extend(citation_html(c, t.n) for c in t.answer.citations)
+    return "".join(parts) or '<p class="sanad-meta">Sources of the answers appear here.</p>'
+
+
+def messages(turns: Sequence[Turn], writing: str | None = None) -> list[dict[str, str]]:
+    """The chat's messages for ``turns``; ``writing`` is the text of the last turn while it streams."""
+    out = []
+    for i, t in enumerate(turns):
+        out.append({"role": "user", "content": question_html(t.question)})
+        if t.answer is not None:
+            out.append({"role": "assistant", "content": answer_html(t.answer, t.n)})
+        elif t.error:
+            out.append({"role": "assistant", "content": error_html(t.error)})
+        elif i == len(turns) - 1 and writing is not None:
+            out.append({"role": "assistant", "content": streaming_html(writing)})
+    return out
