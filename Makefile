@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 # multi-GB CUDA build, while 2.13.0 is the CPU build on this machine's disk.
 TORCH  := torch==2.13.0
 
-.PHONY: install browser run test lint fmt clean
+.PHONY: install browser run test test-fast lint fmt clean
 
 install: $(VENV)/.installed
 
@@ -26,10 +26,14 @@ browser:
 test: install browser
 	$(BIN)/python -m pytest
 
+# The edit loop: everything but the slow tests (browser, subprocesses, bench smoke runs, a second model).
+test-fast: install
+	$(BIN)/python -m pytest -m "not slow" -q
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy index qa settings.py
+	$(BIN)/mypy index qa web settings.py cli.py app.py
 
 fmt: install
 	$(BIN)/ruff check --fix .

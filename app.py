@@ -93,7 +93,7 @@ def serve(settings: Any) -> None:
     from qa.engine import build_service
 
     web = settings.web()
-    app = create_app(build_service(settings), web)
+    app = create_app(build_service(settings.service(), watch=True), web)
     hosts = web.allowed_hosts or default_hosts(web.host)
     logger.info("Sanad on http://%s:%d (chat /, embed /embed/, API /docs)", web.host, web.port)
     logger.info("Answering requests for host names %s (SANAD_ALLOWED_HOSTS)", ", ".join(hosts))

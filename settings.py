@@ -1,17 +1,22 @@
 """The one place configuration is read: environment variables prefixed ``SANAD_`` and ``.env``.
 
-Only entry points (``app.py``, ``qa/cli.py``) create :class:`Settings`; everything below them
-takes explicit arguments.
+Only entry points (``app.py``, ``cli.py``) create :class:`Settings`; everything below them
+takes the typed configs it hands out (:meth:`Settings.service`, :meth:`Settings.web`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from index.datadir import DataDir
+from index.hybrid import IndexConfig
+from index.ingest import Chunking
+from index.store import ChromaServer
+from qa.engine import LLMConfig, ServiceConfig
 from web import WebConfig
 
 
@@ -138,32 +143,46 @@ class Settings(BaseSettings):
             max_upload_bytes=self.max_upload_mb * 1024 * 1024,
         )
 
-    def index_options(self) -> dict[str, Any]:
-        """Keyword arguments for ``qa.engine.open_index``."""
-        return {
-            "embedding_model": self.embedding_model,
-            "collection": self.collection,
-            "chroma_host": self.chroma_host,
-            "chroma_port": self.chroma_port,
-            "chroma_token": self.chroma_token.get_secret_value() if self.chroma_token else "",
-            "chroma_ssl": self.chroma_ssl,
-            "batch_size": self.embedding_batch_size,
-            "embedding_backend": self.embedding_backend,
-        }
+    def data(self) -> DataDir:
+        """The data dir and the paths under it."""
+        return DataDir(self.data_dir)
 
-    def llm_options(self) -> dict[str, Any]:
-        """Keyword arguments for ``qa.engine.build_generator``."""
-        return {
-            "base_url": self.llm_base_url,
-            "model": self.llm_model,
-            "api_key": self.llm_api_key.get_secret_value() if self.llm_api_key else "",
-            "timeout": self.llm_timeout,
-            "threads": self.llm_threads,
-        }
+    def index(self) -> IndexConfig:
+        """Which model embeds, and where the passages are kept."""
+        chroma = None
+        if self.chroma_host:
+            token = self.chroma_token.get_secret_value() if self.chroma_token else ""
+            chroma = ChromaServer(self.chroma_host, self.chroma_port, token, self.chroma_ssl)
+        return IndexConfig(
+            self.embedding_model, self.embedding_backend, self.embedding_batch_size, self.collection, chroma
+        )
 
-    def ingest_options(self) -> dict[str, Any]:
-        """Keyword arguments for ``index.ingest.ingest``."""
-        return {"target_words": self.chunk_words, "max_words": self.chunk_max_words, "embed_titles": self.embed_titles}
+    def chunking(self) -> Chunking:
+        """How articles become passages."""
+        return Chunking(self.chunk_words, self.chunk_max_words, self.embed_titles)
+
+    def llm_config(self, backend: str | None = None) -> LLMConfig:
+        """Who writes answers (``backend`` overrides SANAD_LLM)."""
+        return LLMConfig(
+            backend or self.llm,
+            self.llm_base_url,
+            self.llm_model,
+            self.llm_api_key.get_secret_value() if self.llm_api_key else "",
+            self.llm_timeout,
+            self.llm_threads,
+        )
+
+    def service(self, llm: str | None = None, top_k: int | None = None, demo: bool = True) -> ServiceConfig:
+        """Everything ``qa.engine.build_service`` needs (``demo``: build the demo index when empty)."""
+        return ServiceConfig(
+            self.data(),
+            self.index(),
+            self.chunking(),
+            self.llm_config(llm),
+            self.retrieval,
+            top_k or self.top_k,
+            self.demo_articles if demo else None,
+        )
 
 
 def _words(value: str) -> tuple[str, ...]:

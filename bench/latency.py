@@ -29,7 +29,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._report import DEFAULT_REPORT, ROOT, SHARED, machine, table, update_section  # noqa: E402
-from bench._server import free_port, wait_ready  # noqa: E402
+from tests.processes import free_port, wait_ready  # noqa: E402
 
 SANAD = Path(sys.executable).parent / "sanad"
 

@@ -31,7 +31,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._report import ROOT, SHARED, machine, table, update_section  # noqa: E402
-from bench._server import free_port, wait_ready  # noqa: E402
+from tests.processes import free_port, wait_ready  # noqa: E402
 
 QUESTIONS = [
     "Who controls Baghouz?",

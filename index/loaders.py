@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from index.errors import UnreadableInput
 from index.language import detect_language
 from index.types import Article, Rejection
 
@@ -53,10 +54,6 @@ _WEB_URL = re.compile(r"^https?://[^\s]+$", re.IGNORECASE)
 _TITLE_MAX_CHARS = 150
 
 
-class UnreadableFile(ValueError):
-    """A file whose bytes are not text in any encoding we can recognise."""
-
-
 def load_paths(paths: list[Path], source: str = "", limits: Limits = LIMITS) -> Iterator[Article | Rejection]:
     """Yield every article found under ``paths`` and a rejection for every input that failed.
 
@@ -85,7 +82,7 @@ def load_file(path: Path, article_id: str, source: str = "", limits: Limits = LI
             yield _load_text(path, article_id, source, limits)
         else:
             yield Rejection(str(path), f"unsupported file type (supported: {', '.join(SUPPORTED)})")
-    except (OSError, UnreadableFile, EOFError, zlib.error, gzip.BadGzipFile) as e:
+    except (OSError, UnreadableInput, EOFError, zlib.error, gzip.BadGzipFile) as e:
         yield Rejection(str(path), _describe(e))
 
 
@@ -93,12 +90,12 @@ def decode_bytes(data: bytes) -> str:
     """Decode UTF-8 (with or without BOM), UTF-16 with BOM, or a detected legacy encoding.
 
     Legacy encodings such as cp1256 (Arabic Windows) are found by charset-normalizer.
-    Raises :class:`UnreadableFile` for binary data.
+    Raises :class:`UnreadableInput` for binary data.
     """
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return data.decode("utf-16")
     if b"\x00" in data[:65536]:
-        raise UnreadableFile("binary file (contains NUL bytes), not text")
+        raise UnreadableInput("binary file (contains NUL bytes), not text")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -107,7 +104,7 @@ def decode_bytes(data: bytes) -> str:
 
     best = from_bytes(data).best()
     if best is None or best.encoding is None:
-        raise UnreadableFile("not text in any recognised encoding")
+        raise UnreadableInput("not text in any recognised encoding")
     return str(best)
 
 
@@ -118,7 +115,7 @@ def _wanted(relative: Path) -> bool:
 
 
 def _describe(e: Exception) -> str:
-    if isinstance(e, UnreadableFile):
+    if isinstance(e, UnreadableInput):
         return str(e)
     if isinstance(e, (EOFError, zlib.error, gzip.BadGzipFile)):
         return f"corrupt gzip data ({e})"
@@ -128,7 +125,7 @@ def _describe(e: Exception) -> str:
 def _read_text(path: Path, limits: Limits) -> str:
     size = path.stat().st_size
     if size > limits.file_bytes:
-        raise UnreadableFile(f"file too large ({size // 2**20} MB; at most {limits.file_bytes // 2**20} MB)")
+        raise UnreadableInput(f"file too large ({size // 2**20} MB; at most {limits.file_bytes // 2**20} MB)")
     text = decode_bytes(path.read_bytes())
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
@@ -178,12 +175,12 @@ def _front_matter(text: str, max_bytes: int) -> tuple[dict[str, Any], str]:
         return {}, text
     block = text[4:end]
     if len(block.encode()) > max_bytes:
-        raise UnreadableFile(f"front matter too large (at most {max_bytes // 1024} KiB)")
+        raise UnreadableInput(f"front matter too large (at most {max_bytes // 1024} KiB)")
     try:
         if any(
             isinstance(e, yaml.AliasEvent) or getattr(e, "anchor", None) for e in yaml.parse(block, yaml.SafeLoader)
         ):
-            raise UnreadableFile("front matter uses YAML anchors or aliases; give plain values")
+            raise UnreadableInput("front matter uses YAML anchors or aliases; give plain values")
         meta = yaml.safe_load(block)
     except yaml.YAMLError:
         return {}, text
@@ -191,7 +188,7 @@ def _front_matter(text: str, max_bytes: int) -> tuple[dict[str, Any], str]:
         return {}, text
     for key, value in meta.items():
         if not isinstance(value, str | int | float | bool | datetime.date | None):
-            raise UnreadableFile(f"front matter {key!r} must be a plain value, not a {type(value).__name__}")
+            raise UnreadableInput(f"front matter {key!r} must be a plain value, not a {type(value).__name__}")
     body = text[end + 4 :].lstrip("-").lstrip("\n")
     return {str(k).lower(): v for k, v in meta.items()}, body
 
@@ -249,7 +246,7 @@ def _load_jsonl(path: Path, file_id: str, source: str, limits: Limits) -> Iterat
             found = True
             try:
                 record = json.loads(decode_bytes(raw))
-            except (ValueError, UnreadableFile) as e:
+            except (ValueError, UnreadableInput) as e:
                 yield Rejection(origin, f"not a JSON record ({e})")
                 continue
             yield article_from_record(record, origin, f"{file_id}#{lineno}", source, limits)

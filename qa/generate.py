@@ -14,7 +14,8 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from prompts import message, render
-from qa.extractive import Evidence
+from qa.errors import ModelFailed
+from qa.evidence import Sentence
 from qa.types import Hit
 
 
@@ -27,11 +28,32 @@ class Generator:
     server: Any = None  # an in-process model server this generator keeps alive
 
     def stream(self, messages: list[Any]) -> Iterator[str]:
-        """The model's reply, piece by piece."""
-        for chunk in self.chat.stream(messages):
-            text = chunk.content if isinstance(chunk.content, str) else ""
-            if text:
-                yield text
+        """The model's reply, piece by piece.
+
+        Raises :class:`ModelFailed` when the server cannot be reached, answers with an error or
+        is slower than the timeout; any other exception is a bug and propagates as it is.
+        """
+        import httpx
+        import openai  # here, not at the top: `sanad stats` and the like never need the client library
+
+        try:
+            for chunk in self.chat.stream(messages):
+                text = chunk.content if isinstance(chunk.content, str) else ""
+                if text:
+                    yield text
+        except (openai.APIError, httpx.HTTPError) as e:
+            raise ModelFailed(_reason(e)) from e
+
+
+def _reason(e: Exception) -> str:
+    import httpx
+    import openai
+
+    if isinstance(e, openai.APITimeoutError | httpx.TimeoutException):
+        return "timed out"
+    if isinstance(e, openai.APIConnectionError | httpx.TransportError):
+        return "unreachable"
+    return f"{type(e).__name__}: {e}"[:200]
 
 
 def chat_model(base_url: str, model: str, api_key: str, timeout: float, max_tokens: int = 200) -> BaseChatModel:
@@ -50,21 +72,16 @@ def chat_model(base_url: str, model: str, api_key: str, timeout: float, max_toke
     )
 
 
-def evidence_items(
-    chosen: list[Evidence], hits: list[Hit], whole_passages: bool = False
-) -> tuple[list[dict[str, Any]], list[int]]:
-    """Prompt items, one per passage (sentences joined in text order), and the hit index of each number.
-
-    With ``whole_passages`` an item holds the whole passage the chosen sentences come from.
-    """
-    by_hit: dict[int, list[Evidence]] = {}
+def evidence_items(chosen: list[Sentence], hits: list[Hit]) -> tuple[list[dict[str, Any]], list[int]]:
+    """Prompt items, one per passage (its chosen sentences in text order), and the hit index of each number."""
+    by_hit: dict[int, list[Sentence]] = {}
     for e in chosen:
         by_hit.setdefault(e.hit_index, []).append(e)
     order = list(by_hit)
     items = []
     for n, i in enumerate(order, 1):
         sentences = sorted(by_hit[i], key=lambda e: e.start)
-        text = hits[i].text if whole_passages else " ".join(e.text for e in sentences)
+        text = " ".join(e.text for e in sentences)
         items.append({"n": n, "title": hits[i].title, "date": hits[i].date, "text": text})
     return items, order
 

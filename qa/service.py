@@ -1,7 +1,7 @@
 """The running service: one answerer and one index shared by the chat UI and the HTTP API.
 
-Everything the web front ends need beyond answering lives here, so ``app.py`` and
-``qa/api.py`` only translate: question filters into index filters, uploads into ingestion
+Everything the front ends need beyond answering lives here, so the CLI, ``web/api.py`` and
+``web/chat.py`` only translate: question filters into index filters, uploads into ingestion
 (one at a time, whatever front end they come from), and the health of the parts.
 """
 
@@ -16,19 +16,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from index.ingest import ingest
+from index.errors import StoreError
+from index.hybrid import HybridIndex
+from index.ingest import Chunking, ingest
 from index.loaders import article_from_record, load_paths
-from index.store import PassageStore, StoreError
 from index.types import Article, IngestReport, Rejection, date_to_int
 from qa.answer import Answerer, Turn
-from qa.types import Answer, Token
+from qa.errors import BadRequest
+from qa.types import Answer, Event, Final
 
 MAX_HISTORY_TURNS = 20
 _SAFE_NAME = re.compile(r"[^\w.\- ]+", re.UNICODE)
-
-
-class BadRequest(ValueError):
-    """Input the service refuses, with a message meant for the person who sent it."""
 
 
 @dataclass(frozen=True)
@@ -68,49 +66,41 @@ def _date_bound(value: str, name: str, upper: bool = False) -> int:
 
 @dataclass
 class Service:
-    """The answerer, its index and the ingestion settings, behind one lock for writes."""
+    """The answerer and its index, with one lock for writes; what the CLI, the API and the chat share."""
 
     answerer: Answerer
-    ingest_options: dict[str, Any] = field(default_factory=dict)
+    index: HybridIndex
+    chunking: Chunking = field(default_factory=Chunking)
     started: float = field(default_factory=time.time)
     _writing: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
-    def store(self) -> PassageStore:
-        """The passage index."""
-        return self.answerer.retriever.store
-
-    @property
     def backend(self) -> str:
         """Which back end writes answers: ``local``, ``openai`` or ``extractive``."""
-        return self.answerer.generator.backend if self.answerer.generator else "extractive"
+        return self.answerer.backend
 
     def ask_stream(
         self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None, k: int | None = None
-    ) -> Iterator[Token | Answer]:
-        """Tokens of the answer, then the :class:`Answer` (see ``Answerer.answer_stream``)."""
-        history = list(history)[-MAX_HISTORY_TURNS:]
+    ) -> Iterator[Event]:
+        """The events of one answer (``qa/types.py``), ending with :class:`Final`."""
         where = filters.where() if filters else None
-        answerer = self.answerer if k is None else self.answerer.with_k(k)
-        yield from answerer.answer_stream(question, history, where)
+        yield from self.answerer.stream(question, list(history)[-MAX_HISTORY_TURNS:], where, k)
 
     def ask(
         self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None, k: int | None = None
     ) -> Answer:
         """The finished answer."""
-        for item in self.ask_stream(question, history, filters, k):
-            if isinstance(item, Answer):
-                return item
-        raise AssertionError("ask_stream ended without an answer")
+        for event in self.ask_stream(question, history, filters, k):
+            if isinstance(event, Final):
+                return event.answer
+        raise AssertionError("the answer stream ended without a Final event")
 
     def articles(self, limit: int = 100, offset: int = 0) -> dict[str, Any]:
         """Index statistics and one page of the stored articles, newest first."""
-        listing = self.store.articles()  # one pass over the index serves both
-        stats = self.store.stats(listing)
-        stats.pop("location")  # where the index lives on the server is not the web's business
+        listing = self.index.articles()  # one pass over the index serves both
         listing.sort(key=lambda a: (a["date"], a["title"]), reverse=True)
         return {
-            "stats": stats,
+            "stats": self.index.stats(listing),
             "total": len(listing),
             "offset": offset,
             "articles": listing[offset : offset + limit],
@@ -149,26 +139,26 @@ class Service:
 
     def _ingest(self, items: Iterable[Article | Rejection], progress: bool = False) -> IngestReport:
         with self._writing:  # one writer at a time; answering goes on meanwhile
-            return ingest(items, self.store, progress=progress, **self.ingest_options)
+            return ingest(items, self.index, self.chunking, progress=progress)
 
     def readiness(self) -> dict[str, Any]:
         """Whether the index and the embedding model answer, and which LLM back end is configured."""
         checks: dict[str, Any] = {"backend": self.backend}
         try:
-            checks["passages"] = self.store.count()
+            checks["passages"] = self.index.count()
             checks["index"] = "ok"
-            if self.store.lexical is not None:
-                checks["lexical_in_sync"] = self.store.lexical.count() == checks["passages"]
+            if self.index.lexical is not None:
+                checks["lexical_in_sync"] = self.index.lexical.count() == checks["passages"]
         except StoreError as e:
             checks["index"] = str(e)
         try:
-            self.store.embeddings.encode_queries(["ready?"])
+            self.index.encoder.encode_queries(["ready?"])  # a real forward pass, every time
             checks["embedding_model"] = "ok"
         except Exception as e:  # noqa: BLE001 - reported, not raised: this is a health check
             checks["embedding_model"] = f"{type(e).__name__}: {e}"
-        server = self.answerer.generator.server if self.answerer.generator else None
-        if server is not None:
-            checks["llm"] = "ok" if server.healthy() else "down (answers fall back to extractive)"
+        generator = self.answerer.generator
+        if generator is not None and generator.server is not None:
+            checks["llm"] = "ok" if generator.server.healthy() else "down (answers fall back to extractive)"
         checks["ready"] = checks["index"] == "ok" and checks["embedding_model"] == "ok"
         return checks
 

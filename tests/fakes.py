@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 import numpy as np
 from langchain_core.embeddings import Embeddings
+from langchain_core.language_models.fake_chat_models import FakeListChatModel
+from langchain_core.outputs import ChatGenerationChunk
 
 
 class KeywordEmbeddings(Embeddings):
     """One dimension per vocabulary word: a text's vector counts the words it contains.
 
-    Implements what ``PassageStore`` uses of ``PassageEmbeddings``.
+    Implements what ``DenseStore`` uses of ``Encoder``.
     """
 
     def __init__(self, vocabulary: list[str], name: str = "keyword-fake"):
@@ -103,3 +108,14 @@ class FakeOpenAIServer:
     def close(self) -> None:
         self._httpd.shutdown()
         self._httpd.server_close()
+
+
+class FailingChatModel(FakeListChatModel):
+    """A LangChain chat model that streams a few words and then raises ``error`` (as a client library would)."""
+
+    responses: list[str] = ["The answer is"]
+    error: Exception
+
+    def _stream(self, *args: Any, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        yield from super()._stream(*args, **kwargs)
+        raise self.error

@@ -14,8 +14,8 @@ from pathlib import Path
 import uvicorn
 
 from app import create_app, uvicorn_config
-from bench._server import chroma_server, free_port
 from qa.service import Service
+from tests.processes import chroma_server, free_port
 from web import WebConfig
 
 __all__ = ["chroma_server", "free_port", "serve_app", "serve_folder"]

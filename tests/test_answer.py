@@ -4,35 +4,17 @@ import json
 
 import pytest
 
-from index.ingest import ingest
-from index.lexical import LexicalIndex
 from index.loaders import load_paths
-from index.store import PassageStore, open_client
-from qa.answer import AnswerConfig, Answerer
-from qa.retrieve import BadQuestion, Retriever
-from tests.conftest import ROOT, SEED
-
-TOWN = "الباغوز التحتاني"
-
-
-@pytest.fixture(scope="module")
-def corpus_store(tmp_path_factory, embeddings):
-    """The seed article and three XQuAD articles, with the lexical leg."""
-    work = tmp_path_factory.mktemp("answer")
-    (work / "in").mkdir()
-    (work / "in" / "seed.md").write_bytes(SEED.read_bytes())
-    lines = (ROOT / "examples" / "articles" / "xquad-ar.jsonl").read_text(encoding="utf-8").splitlines()
-    (work / "in" / "xquad.jsonl").write_text("\n".join(lines[:3]) + "\n", encoding="utf-8")
-    store = PassageStore(
-        open_client(path=work / "chroma"), "answers", embeddings, lexical=LexicalIndex(work / "lex.sqlite")
-    )
-    ingest(load_paths([work / "in"]), store)
-    return store
+from qa.answer import Answerer
+from qa.calibration import Calibration
+from qa.errors import BadQuestion
+from qa.types import Final, Status, Token
+from tests.conftest import SEED, TOWN
 
 
 @pytest.fixture
-def answerer(corpus_store):
-    return Answerer(Retriever(corpus_store))
+def answerer(service):
+    return service.answerer
 
 
 @pytest.mark.parametrize("question", ["Who controls Baghouz?", "من يسيطر على الباغوز؟"])
@@ -75,17 +57,25 @@ def test_a_follow_up_borrows_the_subject_of_the_previous_question(answerer):
     assert any("قصف" in c.quote or "بالقذائف" in c.quote for c in answer.citations), answer.answer
 
 
-def test_streaming_yields_text_then_the_answer(answerer):
-    items = list(answerer.answer_stream("من يسيطر على الباغوز؟"))
-    assert items[-1].answer == "".join(i.text for i in items[:-1])
+def test_the_stream_is_status_then_text_then_the_answer(answerer):
+    events = list(answerer.stream("من يسيطر على الباغوز؟"))
+    assert [e.stage for e in events if isinstance(e, Status)] == ["searching", "reading"]
+    assert isinstance(events[-1], Final)
+    assert events[-1].answer.answer == "".join(e.text for e in events if isinstance(e, Token))
 
 
 @pytest.mark.parametrize("question", ["", "   \n ", "x" * 3000])
 def test_empty_and_huge_questions_are_clear_errors(answerer, question):
     with pytest.raises(BadQuestion):
         answerer.answer(question)
+    with pytest.raises(BadQuestion):
+        next(iter(answerer.stream(question)))  # before anything is streamed
 
 
-def test_abstention_thresholds_are_configurable(corpus_store):
-    strict = Answerer(Retriever(corpus_store), AnswerConfig(min_score_arabic=0.99, min_score_other=0.99))
+def test_abstention_follows_the_calibration(answerer):
+    strict = Answerer(answerer.encoder, answerer.retriever, Calibration(0.99, 0.99, 0.9, 0.9))
     assert strict.answer("Who controls Baghouz?").abstained
+
+
+def test_the_shipped_model_has_its_calibration(answerer):
+    assert answerer.calibration.fitted and "XQuAD" in answerer.calibration.fitted

@@ -5,11 +5,8 @@ import json
 import httpx
 import pytest
 
-from qa.answer import Answerer
-from qa.retrieve import Retriever
-from qa.service import Service
+from tests.conftest import TOWN
 from tests.servers import serve_app
-from tests.test_answer import TOWN, corpus_store  # noqa: F401 (fixture)
 from web import WebConfig
 
 ASK, ADMIN, WIKI = "ask-secret", "admin-secret", "http://wiki.example.org"
@@ -17,8 +14,7 @@ AUTH = {"Authorization": f"Bearer {ASK}"}
 
 
 @pytest.fixture(scope="module")
-def base(corpus_store):  # noqa: F811
-    service = Service(Answerer(Retriever(corpus_store)))
+def base(service):
     web = WebConfig(api_token=ASK, admin_token=ADMIN, embed_origins=(WIKI,), max_upload_bytes=200_000)
     with serve_app(service, web) as url:
         yield url
@@ -129,14 +125,16 @@ def events(text: str) -> list[tuple[str, dict]]:
     return found
 
 
-def test_stream_sends_tokens_then_the_answer(http):
+def test_stream_sends_status_tokens_then_the_answer(http):
     with http.stream("POST", "/api/ask/stream", json={"question": "من يسيطر على الباغوز؟"}, headers=AUTH) as r:
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
         body = r.read().decode()
     got = events(body)
-    assert [e for e, _ in got[:-1]] == ["token"] * (len(got) - 1) and got[-1][0] == "answer"
+    kinds = [e for e, _ in got]
+    assert kinds[:2] == ["status", "status"] and [d["stage"] for _, d in got[:2]] == ["searching", "reading"]
+    assert set(kinds[2:-1]) == {"token"} and kinds[-1] == "answer"
     streamed = "".join(d["text"] for e, d in got if e == "token")
-    assert streamed.strip() == got[-1][1]["answer"].strip() and got[-1][1]["citations"]
+    assert streamed == got[-1][1]["answer"] and got[-1][1]["citations"]
 
 
 def test_stream_reports_errors_as_json(http):
@@ -208,8 +206,7 @@ def test_upload_files_reports_what_it_rejected(http):
     assert http.post("/api/articles", files=big, headers=admin).status_code == 413
 
 
-def test_upload_is_off_without_an_admin_token(corpus_store):  # noqa: F811
-    service = Service(Answerer(Retriever(corpus_store)))
+def test_upload_is_off_without_an_admin_token(service):
     with serve_app(service) as url:
         r = httpx.post(f"{url}/api/articles", json={"articles": []}, headers={"Authorization": "Bearer x"})
         assert r.status_code == 403 and "SANAD_ADMIN_TOKEN" in error_of(r)["message"]
@@ -242,8 +239,7 @@ def test_openapi_docs(http):
     assert {"/api/ask", "/api/ask/stream", "/api/articles", "/healthz", "/readyz"} <= set(paths)
 
 
-def test_rate_limit_per_client(corpus_store):  # noqa: F811
-    service = Service(Answerer(Retriever(corpus_store)))
+def test_rate_limit_per_client(service):
     with (
         serve_app(service, WebConfig(embed_origins=(WIKI,), asks_per_minute=3)) as url,
         httpx.Client(base_url=url, timeout=60) as http,

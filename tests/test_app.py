@@ -2,18 +2,10 @@
 
 import pytest
 
-from qa.answer import Answerer
-from qa.retrieve import Retriever
-from qa.service import Service
 from qa.types import Answer, Citation, Hit
-from tests.test_answer import TOWN, corpus_store  # noqa: F401 (fixture)
+from tests.conftest import TOWN
 from web.chat import chat, stats_markdown
 from web.render import Conversation, answer_html, citation_html
-
-
-@pytest.fixture(scope="module")
-def service(corpus_store):  # noqa: F811
-    return Service(Answerer(Retriever(corpus_store)))
 
 
 def test_chat_streams_then_shows_the_answer_and_its_sources(service):

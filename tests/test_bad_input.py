@@ -1,21 +1,19 @@
-"""The bad-input matrix of bench/bad_input.py against the whole app on 127.0.0.1."""
+"""The bad-input matrix of tests/bad_inputs.py against the whole app on 127.0.0.1."""
 
 import httpx
 import pytest
 
-from bench.bad_input import ADMIN, CASES, run
-from qa.answer import Answerer
-from qa.retrieve import Retriever
-from qa.service import Service
+from tests.bad_inputs import ADMIN, CASES, run
 from tests.servers import serve_app
-from tests.test_answer import corpus_store  # noqa: F401 (fixture)
 from web import WebConfig
 
 
 @pytest.fixture(scope="module")
-def results(corpus_store):  # noqa: F811
-    service = Service(Answerer(Retriever(corpus_store)))
-    with serve_app(service, WebConfig(admin_token=ADMIN)) as url, httpx.Client(base_url=url, timeout=300) as http:
+def results(service):
+    with (
+        serve_app(service, WebConfig(admin_token=ADMIN, asks_per_minute=0)) as url,
+        httpx.Client(base_url=url, timeout=300) as http,
+    ):
         yield {r["case"]: r for r in run(http)}
 
 

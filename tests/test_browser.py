@@ -10,12 +10,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Frame, Page, sync_playwright
 
-from qa.answer import Answerer
-from qa.retrieve import Retriever
-from qa.service import Service
 from tests.servers import serve_app, serve_folder
-from tests.test_answer import corpus_store  # noqa: F401 (fixture)
 from web import WebConfig
+
+pytestmark = pytest.mark.slow  # not in `make test-fast`
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
@@ -32,8 +30,7 @@ def wiki(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def base(corpus_store, wiki):  # noqa: F811
-    service = Service(Answerer(Retriever(corpus_store)))
+def base(service, wiki):
     with serve_app(service, WebConfig(api_token=TOKEN, admin_token=ADMIN, embed_origins=(wiki[1],))) as url:
         yield url
 
@@ -191,7 +188,7 @@ def test_embed_refused_without_token_and_from_other_sites(page, base, wiki, tmp_
         assert blocked is None or blocked.locator("#question").count() == 0
 
 
-def test_article_html_is_shown_as_text_and_never_runs(page, base, corpus_store, tmp_path):  # noqa: F811
+def test_article_html_is_shown_as_text_and_never_runs(page, base, service, tmp_path):
     from index.ingest import ingest
     from index.loaders import article_from_record
 
@@ -206,7 +203,7 @@ def test_article_html_is_shown_as_text_and_never_runs(page, base, corpus_store, 
         "test",
         "xss",
     )
-    ingest([evil], corpus_store)
+    ingest([evil], service.index)
     page.goto(f"{base}/#token={TOKEN}")
     ask(page, "Where does Zanzibar export cloves to?", 0)
     sources = page.locator("#sources").inner_text()

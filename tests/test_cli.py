@@ -9,9 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bench._server import wait_ready
 from tests import servers
 from tests.conftest import SEED
+from tests.processes import wait_ready
 
 pytestmark = pytest.mark.slow
 

@@ -2,34 +2,43 @@ import json
 
 import pytest
 
+from index.errors import ModelMismatch
 from index.ingest import ingest, make_passages
 from index.loaders import load_paths
-from index.store import ModelMismatch, PassageStore, open_client
+from index.store import DenseStore, open_client
 from index.types import Article
-from qa.retrieve import retrieve
-from tests.conftest import SEED
+from qa.query import make_query
+from qa.retrieve import Retriever
+from tests.conftest import SEED, TOWN
 from tests.fakes import KeywordEmbeddings
 
-TOWN = "الباغوز التحتاني"
+
+def _ingest(index, *paths):
+    return ingest(load_paths(list(paths)), index)
 
 
-def _ingest(store, *paths, **kw):
-    return ingest(load_paths(list(paths)), store, **kw)
+def _metas(index):
+    return [meta for _, _, meta in index.dense.rows(documents=False)]
 
 
-def _metas(store):
-    return [meta for _, meta in store.iter_metadata()]
+def _ids(index):
+    return {pid for pid, _, _ in index.dense.rows(documents=False)}
 
 
-def test_english_and_arabic_questions_find_the_seed_passage(store):
-    report = _ingest(store, SEED)
-    assert (report.added, report.passages_written) == (1, store.count())
+def retrieve(index, question, k=5, where=None):
+    """Dense retrieval: the passages closest in meaning."""
+    return Retriever(index.dense, mode="dense").search(make_query(question, index.encoder), k, where)
+
+
+def test_english_and_arabic_questions_find_the_seed_passage(index):
+    report = _ingest(index, SEED)
+    assert (report.added, report.passages_written) == (1, index.count())
     for question in ("who controls Baghouz?", "من يسيطر على الباغوز؟"):
-        top = retrieve(store, question, k=3)
+        top = retrieve(index, question, k=3)
         assert any(TOWN in hit.text for hit in top), [h.text[:50] for h in top]
 
 
-def test_every_passage_keeps_article_metadata_and_exact_offsets(store, tmp_path):
+def test_every_passage_keeps_article_metadata_and_exact_offsets(index, tmp_path):
     feed = tmp_path / "feed.jsonl"
     record = {
         "id": "n1",
@@ -41,10 +50,10 @@ def test_every_passage_keeps_article_metadata_and_exact_offsets(store, tmp_path)
         "lang": "ar",
     }
     feed.write_text(json.dumps(record, ensure_ascii=False), encoding="utf-8")
-    _ingest(store, feed)
-    page = store.vectorstore.get(include=["metadatas", "documents"])
-    assert len(page["ids"]) > 3
-    for text, meta in zip(page["documents"], page["metadatas"]):
+    _ingest(index, feed)
+    rows = list(index.dense.rows())
+    assert len(rows) > 3
+    for _, text, meta in rows:
         assert (meta["article_id"], meta["title"], meta["source"], meta["url"], meta["date"], meta["lang"]) == (
             "n1",
             "Title",
@@ -57,77 +66,77 @@ def test_every_passage_keeps_article_metadata_and_exact_offsets(store, tmp_path)
         assert record["text"][meta["start"] : meta["end"]] == text
 
 
-def test_reingesting_the_same_articles_writes_nothing(store, tmp_path):
+def test_reingesting_the_same_articles_writes_nothing(index, tmp_path):
     (tmp_path / "seed.md").write_bytes(SEED.read_bytes())
-    first = _ingest(store, tmp_path)
-    ids = sorted(pid for pid, _ in store.iter_metadata())
-    again = _ingest(store, tmp_path)
+    first = _ingest(index, tmp_path)
+    ids = sorted(_ids(index))
+    again = _ingest(index, tmp_path)
     assert (again.added, again.updated, again.unchanged, again.passages_written) == (0, 0, 1, 0)
-    assert sorted(pid for pid, _ in store.iter_metadata()) == ids and first.passages_written == len(ids)
+    assert sorted(_ids(index)) == ids and first.passages_written == len(ids)
 
 
-def test_a_changed_article_replaces_its_passages_without_orphans(store, tmp_path):
+def test_a_changed_article_replaces_its_passages_without_orphans(index, tmp_path):
     path = tmp_path / "seed.md"
     path.write_bytes(SEED.read_bytes())
-    _ingest(store, tmp_path)
+    _ingest(index, tmp_path)
     changed = SEED.read_text(encoding="utf-8").replace("الباغوز التحتاني", "الباغوز الفوقاني")
     path.write_text(changed, encoding="utf-8")
-    report = _ingest(store, tmp_path)
+    report = _ingest(index, tmp_path)
     assert (report.added, report.updated) == (0, 1) and report.passages_deleted > 0
     [article] = [a for a in load_paths([tmp_path]) if isinstance(a, Article)]
     expected = {p.id for p in make_passages(article)}
-    assert {pid for pid, _ in store.iter_metadata()} == expected
-    assert {m["content_hash"] for m in _metas(store)} == {article.content_hash}
-    assert not any(TOWN in hit.text for hit in retrieve(store, "من يسيطر على الباغوز؟", k=10))
+    assert _ids(index) == expected
+    assert {m["content_hash"] for m in _metas(index)} == {article.content_hash}
+    assert not any(TOWN in hit.text for hit in retrieve(index, "من يسيطر على الباغوز؟", k=10))
 
 
-def test_an_update_interrupted_before_cleanup_is_repaired_by_the_next_run(store, tmp_path):
+def test_an_update_interrupted_before_cleanup_is_repaired_by_the_next_run(index, tmp_path):
     path = tmp_path / "a.txt"
     path.write_text("عنوان\n" + SEED.read_text(encoding="utf-8"), encoding="utf-8")
-    _ingest(store, tmp_path)
-    old_count = store.count()
+    _ingest(index, tmp_path)
+    old_count = index.count()
     path.write_text("عنوان آخر\n" + SEED.read_text(encoding="utf-8"), encoding="utf-8")
     [new] = [a for a in load_paths([tmp_path]) if isinstance(a, Article)]
     passages = make_passages(new)
     # a crash right after the new passages were written, before the old ones were deleted:
-    store.upsert(passages, store.embeddings.encode_passages([p.text for p in passages]))
-    assert store.count() == old_count + len(passages)
-    report = _ingest(store, tmp_path)
+    index.write(passages, index.encoder.encode_passages([p.text for p in passages]))
+    assert index.count() == old_count + len(passages)
+    report = _ingest(index, tmp_path)
     assert report.updated == 1 and report.passages_written == 0
-    assert {pid for pid, _ in store.iter_metadata()} == {p.id for p in passages}
+    assert _ids(index) == {p.id for p in passages}
 
 
-def test_identical_articles_under_different_names_are_stored_once(store, tmp_path):
+def test_identical_articles_under_different_names_are_stored_once(index, tmp_path):
     for name in ("a.md", "copy-of-a.md"):
         (tmp_path / name).write_bytes(SEED.read_bytes())
-    report = _ingest(store, tmp_path)
+    report = _ingest(index, tmp_path)
     assert (report.added, report.duplicates) == (1, 1)
     (tmp_path / "later").mkdir()
     (tmp_path / "later" / "b.md").write_bytes(SEED.read_bytes())
-    later = _ingest(store, tmp_path / "later")
+    later = _ingest(index, tmp_path / "later")
     assert (later.added, later.duplicates, later.passages_written) == (0, 1, 0)
-    assert {m["article_id"] for m in _metas(store)} == {"a.md"}
+    assert {m["article_id"] for m in _metas(index)} == {"a.md"}
 
 
-def test_a_bad_file_does_not_stop_the_batch(store, tmp_path):
+def test_a_bad_file_does_not_stop_the_batch(index, tmp_path):
     (tmp_path / "good.md").write_bytes(SEED.read_bytes())
     (tmp_path / "broken.txt").write_bytes(b"\x00\x01\x02binary")
     (tmp_path / "feed.jsonl").write_text('{"id": "x", "text": "خبر قصير عن الطقس."}\n{oops\n', encoding="utf-8")
-    report = _ingest(store, tmp_path)
+    report = _ingest(index, tmp_path)
     assert report.added == 2
     assert sorted(r.origin.rsplit("/", 1)[-1] for r in report.rejected) == ["broken.txt", "feed.jsonl:2"]
-    assert {m["article_id"] for m in _metas(store)} == {"good.md", "x"}
+    assert {m["article_id"] for m in _metas(index)} == {"good.md", "x"}
 
 
-def test_duplicate_ids_in_one_run_are_rejected_not_merged(store, tmp_path):
+def test_duplicate_ids_in_one_run_are_rejected_not_merged(index, tmp_path):
     (tmp_path / "f.jsonl").write_text(
         '{"id": "same", "text": "الخبر الأول."}\n{"id": "same", "text": "الخبر الثاني المختلف."}\n', encoding="utf-8"
     )
-    report = _ingest(store, tmp_path)
+    report = _ingest(index, tmp_path)
     assert report.added == 1 and len(report.rejected) == 1 and "already used" in report.rejected[0].reason
 
 
-def test_metadata_filters_reach_chroma(store, tmp_path):
+def test_metadata_filters_reach_chroma(index, tmp_path):
     (tmp_path / "f.jsonl").write_text(
         json.dumps({"id": "ar1", "text": "سيطرت القوات على الباغوز.", "source": "A", "date": "2018-12-10"})
         + "\n"
@@ -135,20 +144,20 @@ def test_metadata_filters_reach_chroma(store, tmp_path):
         + "\n",
         encoding="utf-8",
     )
-    _ingest(store, tmp_path)
-    assert {h.article_id for h in retrieve(store, "القوات", k=5, where={"source": "B"})} == {"ar2"}
-    assert {h.article_id for h in retrieve(store, "القوات", k=5, where={"date_int": {"$gte": 20180101}})} == {"ar1"}
+    _ingest(index, tmp_path)
+    assert {h.article_id for h in retrieve(index, "القوات", k=5, where={"source": "B"})} == {"ar2"}
+    assert {h.article_id for h in retrieve(index, "القوات", k=5, where={"date_int": {"$gte": 20180101}})} == {"ar1"}
 
 
-def test_opening_an_index_with_another_model_is_a_clear_error(tmp_path, embeddings):
+def test_opening_an_index_with_another_model_is_a_clear_error(tmp_path, encoder):
     client = open_client(path=tmp_path / "chroma")
-    PassageStore(client, "col1", KeywordEmbeddings(["baghouz", "hajin"]))
+    DenseStore(client, "col1", KeywordEmbeddings(["baghouz", "hajin"]))
     with pytest.raises(ModelMismatch, match="built with the embedding model 'keyword-fake'"):
-        PassageStore(client, "col1", embeddings)
+        DenseStore(client, "col1", encoder)
     # same dimension, different model: the fingerprint tells them apart
-    PassageStore(client, "col2", KeywordEmbeddings(["w"] * 383 + ["x"], name="fake-384"))
+    DenseStore(client, "col2", KeywordEmbeddings(["w"] * 383 + ["x"], name="fake-384"))
     with pytest.raises(ModelMismatch):
-        PassageStore(client, "col2", embeddings)
+        DenseStore(client, "col2", encoder)
     # and the same model opens its own collection again
-    PassageStore(client, "col3", embeddings)
-    PassageStore(client, "col3", embeddings)
+    DenseStore(client, "col3", encoder)
+    DenseStore(client, "col3", encoder)

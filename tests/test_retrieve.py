@@ -1,17 +1,16 @@
-"""Hybrid retrieval over the real store: legs, fusion, filters and lexical sync."""
+"""Hybrid retrieval over the real index: legs, fusion, filters, similarity, and the lexical mirror's catch-up."""
 
 import pytest
 
 from index.ingest import ingest
-from index.lexical import LexicalIndex
 from index.loaders import load_paths
-from index.store import PassageStore, open_client
-from qa.retrieve import Fusion, Retriever
+from qa.query import make_query
+from qa.retrieve import Retriever
 from tests.conftest import SEED
 
 
 @pytest.fixture
-def hybrid_store(tmp_path, embeddings):
+def hybrid(tmp_path, index):
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "seed.md").write_bytes(SEED.read_bytes())
     (tmp_path / "in" / "other.jsonl").write_text(
@@ -19,56 +18,76 @@ def hybrid_store(tmp_path, embeddings):
         '{"id": "e1", "text": "The Riyadh book fair of 2018 hosted publishers from thirty countries.", "lang": "en"}\n',
         encoding="utf-8",
     )
-    store = PassageStore(
-        open_client(path=tmp_path / "chroma"), "hybrid", embeddings, lexical=LexicalIndex(tmp_path / "lex.sqlite")
-    )
-    ingest(load_paths([tmp_path / "in"]), store)
-    return store
+    ingest(load_paths([tmp_path / "in"]), index)
+    return index
 
 
-def test_lexical_index_mirrors_chroma_after_ingest(hybrid_store):
-    assert hybrid_store.lexical.count() == hybrid_store.count()
-    assert hybrid_store.lexical.revision == hybrid_store.revision() != ""
+def search(index, question, mode="hybrid", k=5, where=None):
+    return Retriever(index.dense, index.lexical, mode=mode).search(make_query(question, index.encoder), k, where)
+
+
+def test_lexical_index_mirrors_chroma_after_ingest(hybrid):
+    assert hybrid.lexical.count() == hybrid.count()
+    assert hybrid.lexical.revision == hybrid.dense.revision() != ""
 
 
 @pytest.mark.parametrize("mode", ["dense", "lexical", "hybrid"])
-def test_every_mode_finds_the_town_for_an_arabic_question(hybrid_store, mode):
-    hits = Retriever(hybrid_store, mode=mode).retrieve("من يسيطر على الباغوز التحتاني؟", k=3)
+def test_every_mode_finds_the_town_for_an_arabic_question(hybrid, mode):
+    hits = search(hybrid, "من يسيطر على الباغوز التحتاني؟", mode, k=3)
     assert any("الباغوز التحتاني" in h.text for h in hits)
 
 
-def test_bm25_votes_only_within_the_question_script(hybrid_store):
-    lexical = Retriever(hybrid_store, mode="lexical")
-    anywhere = Retriever(hybrid_store, mode="lexical", fusion=Fusion(same_script_only=False))
-    # the number is in the Arabic seed article: an unrestricted vote would go there
-    q = "Which town lies 120 km south-east of Deir ez-Zor?"
-    assert {h.lang for h in anywhere.retrieve(q, k=5)} == {"ar"}
-    assert lexical.retrieve(q, k=5) == []
-    assert [h.article_id for h in lexical.retrieve("book fair 2018", k=5)] == ["e1"]
-    assert {h.lang for h in lexical.retrieve("معرض الكتاب 2018", k=5)} == {"ar"}
+@pytest.mark.parametrize("mode", ["dense", "lexical", "hybrid"])
+def test_every_hit_carries_its_cosine_similarity_whatever_ranked_it(hybrid, mode):
+    query = make_query("من يسيطر على الباغوز التحتاني؟", hybrid.encoder)
+    hits = Retriever(hybrid.dense, hybrid.lexical, mode=mode).search(query, 5)
+    texts = {h.passage_id: v for h in hits for _, v in [hybrid.dense.get([h.passage_id])[h.passage_id]]}
+    for h in hits:
+        assert h.similarity == pytest.approx(float(texts[h.passage_id] @ query.vector), abs=1e-3)
+    scores = [h.rank_score for h in hits]
+    assert scores == sorted(scores, reverse=True)  # what ordered them
+    if mode == "dense":
+        assert all(h.rank_score == h.similarity for h in hits)
+    else:  # fused rank scores or BM25 scores: not cosines, and abstention never compares them
+        assert all(h.rank_score != pytest.approx(h.similarity) for h in hits)
 
 
-def test_filters_apply_to_both_legs(hybrid_store):
-    retriever = Retriever(hybrid_store, fusion=Fusion(same_script_only=False))
-    for q in ("معرض الكتاب", "book fair"):
-        hits = retriever.retrieve(q, k=5, where={"source": "S2"})
-        assert [h.article_id for h in hits] == ["o1"]
+def test_bm25_votes_only_within_the_question_script(hybrid):
+    retriever = Retriever(hybrid.dense, hybrid.lexical, mode="hybrid")
+    q = make_query("Which town lies 120 km south-east of Deir ez-Zor?", hybrid.encoder)
+    where = retriever.lexical_where(q, None)
+    # the number is in the Arabic seed article: an unrestricted BM25 vote would go there
+    assert {hybrid.dense.get([pid])[pid][0].lang for pid, _ in hybrid.lexical.search(q.text, 5, None)} == {"ar"}
+    assert hybrid.lexical.search(q.text, 5, where) == []
+    arabic = make_query("معرض الكتاب 2018", hybrid.encoder)
+    ids = [pid for pid, _ in hybrid.lexical.search(arabic.text, 5, retriever.lexical_where(arabic, None))]
+    assert {hybrid.dense.get([pid])[pid][0].lang for pid in ids} == {"ar"}
+    assert [h.article_id for h in search(hybrid, "book fair 2018", "lexical")] == ["e1"]
+    assert search(hybrid, "Which town lies 120 km south-east of Deir ez-Zor?", "lexical") == []
 
 
-def test_a_lexical_index_that_missed_changes_is_rebuilt(hybrid_store, tmp_path):
+def test_filters_apply_to_both_legs(hybrid):
+    for q, modes in (("معرض الكتاب", ("dense", "lexical", "hybrid")), ("book fair", ("dense", "hybrid"))):
+        for mode in modes:  # (English words cannot match the Arabic article lexically)
+            hits = search(hybrid, q, mode, where={"source": "S2"})
+            assert [h.article_id for h in hits] == ["o1"], mode
+    assert search(hybrid, "book fair", "lexical", where={"source": "S2"}) == []
+
+
+def test_a_lexical_index_that_missed_changes_is_caught_up(hybrid):
     # another process (or a crash) left the lexical file behind Chroma
-    hybrid_store.lexical.delete([pid for pid, _ in hybrid_store.iter_metadata()][:3])
-    hybrid_store.lexical.set_revision("stale")
-    assert hybrid_store.sync_lexical() is True
-    assert hybrid_store.lexical.count() == hybrid_store.count()
-    assert hybrid_store.sync_lexical() is False
+    hybrid.lexical.delete([pid for pid, _, _ in hybrid.dense.rows(documents=False)][:3])
+    hybrid.lexical.set_revision("stale")
+    assert hybrid.catch_up() is True
+    assert hybrid.lexical.count() == hybrid.count()
+    assert hybrid.catch_up() is False
 
 
-def test_an_ingestion_in_progress_is_not_mistaken_for_a_missed_change(hybrid_store):
-    revision = hybrid_store.begin_change()  # this process is writing: both legs get every write
-    assert hybrid_store.sync_lexical() is False
-    hybrid_store.end_change(revision)
-    assert hybrid_store.sync_lexical() is False
-    hybrid_store.begin_change()
-    hybrid_store.abandon_change()  # it failed midway: the next check rebuilds
-    assert hybrid_store.sync_lexical() is True
+def test_an_ingestion_in_progress_is_not_mistaken_for_a_missed_change(hybrid):
+    revision = hybrid.begin_change()  # this process is writing: both legs get every write
+    assert hybrid.catch_up() is False
+    hybrid.end_change(revision)
+    assert hybrid.catch_up() is False
+    hybrid.begin_change()
+    hybrid.abandon_change()  # it failed midway: the next check rebuilds
+    assert hybrid.catch_up() is True

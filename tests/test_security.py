@@ -15,11 +15,7 @@ import uuid
 import httpx
 import pytest
 
-from qa.answer import Answerer
-from qa.retrieve import Retriever
-from qa.service import Service
 from tests.servers import serve_app
-from tests.test_answer import corpus_store  # noqa: F401 (fixture)
 from web import WebConfig
 
 ASK, ADMIN = "ask-token-for-attacks", "admin-token-for-attacks"
@@ -39,10 +35,9 @@ def chat_history_with_file(path: str) -> list:
 
 
 @pytest.fixture(scope="module")
-def server(corpus_store, monkeypatch_module):  # noqa: F811
+def server(service, monkeypatch_module):
     monkeypatch_module.setenv("SANAD_API_TOKEN", ASK)  # what /proc/self/environ would leak
     monkeypatch_module.setenv("SANAD_ADMIN_TOKEN", ADMIN)
-    service = Service(Answerer(Retriever(corpus_store)))
     web = WebConfig(api_token=ASK, admin_token=ADMIN, asks_per_minute=0, max_upload_bytes=2_000_000)
     with serve_app(service, web) as url, httpx.Client(base_url=url, timeout=120) as http:
         yield service, http
@@ -191,9 +186,8 @@ def test_oversized_questions(server):
     assert "too long" in streamed and "why? why?" not in streamed
 
 
-def test_spoofed_forwarded_for_does_not_reset_the_rate_limit(corpus_store):  # noqa: F811
+def test_spoofed_forwarded_for_does_not_reset_the_rate_limit(service):
     """Medium 6: uvicorn believed X-Forwarded-For from loopback, so a changing header never hit 429."""
-    service = Service(Answerer(Retriever(corpus_store)))
     question = {"question": "Who controls Baghouz?"}
     with serve_app(service, WebConfig(asks_per_minute=3)) as url, httpx.Client(base_url=url, timeout=60) as http:
         codes = [
@@ -291,9 +285,8 @@ def test_host_header_must_name_this_server(server):
         assert http.get("/healthz", headers={"Host": host}).status_code == 200, host
 
 
-def test_wrong_tokens_are_rate_limited(corpus_store):  # noqa: F811
+def test_wrong_tokens_are_rate_limited(service):
     """Low 12: admin-token guesses were never limited."""
-    service = Service(Answerer(Retriever(corpus_store)))
     with serve_app(service, WebConfig(admin_token=ADMIN)) as url, httpx.Client(base_url=url, timeout=60) as http:
         guesses = [
             http.post("/api/articles", json={"articles": []}, headers={"Authorization": f"Bearer guess{i}"}).status_code

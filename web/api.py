@@ -27,11 +27,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
-from index.store import StoreError
-from qa.errors import NothingIndexed, QAError
-from qa.retrieve import MAX_QUESTION_CHARS
-from qa.service import MAX_HISTORY_TURNS, BadRequest, Filters, Service, report_dict
-from qa.types import Answer, Token
+from index.errors import IndexingError
+from qa.errors import QAError, classify
+from qa.query import MAX_QUESTION_CHARS
+from qa.service import MAX_HISTORY_TURNS, Filters, Service, report_dict
+from qa.types import Event, Final, Reset, Status, Token
 
 logger = logging.getLogger(__name__)
 
@@ -112,10 +112,16 @@ def create_api(service: Service) -> FastAPI:
 
     @api.post("/api/ask/stream", tags=["ask"])
     def ask_stream(body: AskRequest) -> StreamingResponse:
-        """The answer as server-sent events.
+        """The answer as server-sent events, in this order.
 
-        ``token`` events ({"text"}) as the answer is written, then one ``answer`` event (the
-        structured answer), or an ``error`` event ({"error": {"code", "message"}}).
+        - ``status`` ({"stage": "searching" | "reading" | "writing", "passages"}): before the first word;
+        - ``token`` ({"text"}): a piece of the answer, to append to what was shown;
+        - ``reset`` ({"reason"}): throw away every token shown so far; the tokens that follow are
+          the answer (the model failed and the articles are quoted instead, or its citations were
+          checked and repaired);
+        - ``answer``: the structured answer, whose ``answer`` text equals the tokens since the
+          last ``reset``; ``notice`` says why it is not what was asked for, if so;
+        - or ``error`` ({"error": {"code", "message"}}) in place of the rest.
         """
         filters = _filters(body)  # bad filters fail before the stream starts
         stream = service.ask_stream(body.question, _history(body), filters, body.k)
@@ -185,33 +191,26 @@ def _filters(body: AskRequest) -> Filters | None:
     return filters
 
 
-def _events(stream: Iterator[Token | Answer]) -> Iterator[str]:
+def _events(stream: Iterator[Event]) -> Iterator[str]:
     try:
-        for item in stream:
-            if isinstance(item, Token):
-                yield _sse("token", {"text": item.text})
-            else:
-                yield _sse("answer", item.to_dict())
+        for event in stream:
+            if isinstance(event, Status):
+                yield _sse("status", {"stage": event.stage, "passages": event.passages})
+            elif isinstance(event, Token):
+                yield _sse("token", {"text": event.text})
+            elif isinstance(event, Reset):
+                yield _sse("reset", {"reason": event.reason})
+            elif isinstance(event, Final):
+                yield _sse("answer", event.answer.to_dict())
     except Exception as e:  # the status line is already sent: report the error as an event
-        status, code, text = _classify(e)
-        if status >= 500:
+        problem = classify(e)
+        if problem.unexpected:
             logger.exception("Streaming an answer failed")
-        yield _sse("error", {"error": {"code": code, "message": text}})
+        yield _sse("error", {"error": {"code": problem.code, "message": problem.message}})
 
 
 def _sse(event: str, data: dict[str, Any]) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
-
-
-def _classify(e: Exception) -> tuple[int, str, str]:
-    """HTTP status, error code and a message for the person who asked."""
-    if isinstance(e, NothingIndexed):
-        return 409, "nothing_indexed", str(e)
-    if isinstance(e, BadRequest | QAError | ValueError):
-        return 400, "bad_request", str(e)
-    if isinstance(e, StoreError):
-        return 503, "index_unavailable", str(e)
-    return 500, "internal_error", "Something went wrong while answering; the details are in the server log."
 
 
 def _error(status: int, code: str, text: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -236,15 +235,16 @@ def _error_handlers(api: FastAPI) -> None:
         return _error(422, "invalid_request", "; ".join(problems) or "invalid request body")
 
     async def expected(request: Request, e: Exception) -> JSONResponse:
-        status, code, text = _classify(e)
-        return _error(status, code, text)
+        problem = classify(e)
+        return _error(problem.status, problem.code, problem.message)
 
     # Handled here, these keep the connection open (a handler for Exception runs only after
     # Starlette's error middleware has given up on the request, and it drops the connection).
-    for kind in (QAError, BadRequest, ValueError, StoreError):
+    for kind in (QAError, IndexingError):
         api.add_exception_handler(kind, expected)
 
     @api.exception_handler(Exception)
     async def failed(request: Request, e: Exception) -> JSONResponse:
         logger.error("Request %s failed", request.url.path, exc_info=e)
-        return _error(*_classify(e))
+        problem = classify(e)
+        return _error(problem.status, problem.code, problem.message)

@@ -17,18 +17,16 @@ from typing import Any
 
 import gradio as gr
 
-from index.store import StoreError
-from qa.errors import QAError
-from qa.retrieve import clean_question
+from qa.errors import QAError, classify
+from qa.query import clean_question
 from qa.service import MAX_HISTORY_TURNS, Service
-from qa.types import Answer, Token
+from qa.types import Final, Reset, Status, Token
 from web import render
 from web.render import Conversation, Turn
 
 logger = logging.getLogger(__name__)
 
 EXAMPLES = ["Who controls Baghouz?", "من يسيطر على الباغوز؟", "And who shelled it?"]
-GENERIC_ERROR = "Something went wrong while answering; the details are in the server log."
 CONVERSATION_SECONDS = 6 * 3600  # a conversation left alone this long is forgotten
 
 
@@ -59,21 +57,26 @@ def chat(service: Service, question: str, conversation: Conversation | None) -> 
     turn = Turn(turns[-1].n + 1 if turns else 1, question)
     turns.append(turn)
     del turns[: -MAX_HISTORY_TURNS * 2]
-    written = ""
+    written, status = "", render.STAGES["searching"]
     # Only the first update empties the box: what is typed while the answer streams stays.
-    yield "", render.messages(turns, written), render.sources_html(turns), conversation
+    yield "", render.messages(turns, written, status), render.sources_html(turns), conversation
     try:
-        for item in service.ask_stream(question, history):
-            if isinstance(item, Token):
-                written += item.text
-                yield gr.skip(), render.messages(turns, written), gr.skip(), conversation
-            elif isinstance(item, Answer):
-                turn.answer = item
-    except (QAError, StoreError) as e:
-        turn.error = str(e)
-    except Exception:
-        logger.exception("Answering failed")
-        turn.error = GENERIC_ERROR
+        for event in service.ask_stream(question, history):
+            if isinstance(event, Status):
+                status = render.stage(event)
+            elif isinstance(event, Token):
+                written += event.text
+            elif isinstance(event, Reset):
+                written = ""
+            elif isinstance(event, Final):
+                turn.answer = event.answer
+                continue
+            yield gr.skip(), render.messages(turns, written, status), gr.skip(), conversation
+    except Exception as e:
+        problem = classify(e)
+        if problem.unexpected:
+            logger.exception("Answering failed")
+        turn.error = problem.message
     yield gr.skip(), render.messages(turns), render.sources_html(turns), conversation
 
 
@@ -86,8 +89,11 @@ def stats_markdown(service: Service) -> str:
     """Index statistics as Markdown (no server paths: this is shown to anyone who may ask)."""
     try:
         s = service.articles(limit=1)["stats"]
-    except StoreError as e:
-        return f"**The index is unavailable:** {e}"
+    except Exception as e:
+        problem = classify(e)
+        if problem.unexpected:
+            logger.exception("Reading the index statistics failed")
+        return f"**The index is unavailable:** {problem.message}"
     languages = ", ".join(f"{k}: {v}" for k, v in s["languages"].items()) or "none"
     sources = ", ".join(f"{k or 'no source'}: {v}" for k, v in list(s["sources"].items())[:10]) or "none"
     return (
@@ -159,8 +165,8 @@ def build_ui(service: Service, compact: bool = False, uploads: bool = False) -> 
             with gr.Tab("Articles", elem_id="articles-tab"):
                 stats = gr.Markdown("Loading the index statistics…", elem_id="stats")
                 refresh = gr.Button("Refresh", size="sm", elem_id="refresh-stats")
-                refresh.click(functools.partial(stats_markdown, service), None, stats, api_name=False)
-                ui.load(functools.partial(stats_markdown, service), None, stats, api_name=False)
+                refresh.click(functools.partial(stats_markdown, service), None, stats, api_visibility="private")
+                ui.load(functools.partial(stats_markdown, service), None, stats, api_visibility="private")
                 if uploads:
                     gr.Markdown("#### Add articles\nSame formats as `sanad ingest`.")
                     gr.HTML(UPLOAD_FORM)
@@ -173,8 +179,8 @@ def build_ui(service: Service, compact: bool = False, uploads: bool = False) -> 
             functools.partial(chat, service),
             [question, conversation],
             [question, chatbot, target, conversation],
-            api_name=False,
+            api_visibility="private",
             concurrency_limit=4,
         )
-        clear.click(new_conversation, None, [chatbot, target, conversation], api_name=False)
+        clear.click(new_conversation, None, [chatbot, target, conversation], api_visibility="private")
     return ui

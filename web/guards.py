@@ -168,35 +168,42 @@ class Guard:
         client = (scope.get("client") or ("?", 0))[0]
         refusal = self._check_token(rule, headers, client)
         if refusal is not None:
-            return await send_error(send, *refusal[:3], **refusal[3])
+            return await send_error(send, refusal.status, refusal.code, refusal.text, **refusal.headers)
         if rule.counts_as_question and (wait := p.questions.wait(client)):
             text = f"Too many questions; try again in {wait:.0f} s."
             return await send_error(send, 429, "rate_limited", text, retry_after=str(max(1, round(wait))))
         await _limited_body(self.app, scope, receive, send, rule.body_limit, headers.get("content-length"))
 
-    def _check_token(
-        self, rule: Rule, headers: dict[str, str], client: str
-    ) -> tuple[int, str, str, dict[str, str]] | None:
+    def _check_token(self, rule: Rule, headers: dict[str, str], client: str) -> Refusal | None:
         access = self.policy.access
         if rule.who == "anyone" or (rule.who == "ask" and not access.api_token):
             return None
         if rule.who == "admin" and not access.admin_token:
-            return 403, "forbidden", "Uploading is disabled on this server (SANAD_ADMIN_TOKEN is not set).", {}
+            text = "Uploading is disabled on this server (SANAD_ADMIN_TOKEN is not set)."
+            return Refusal(403, "forbidden", text, {})
         if wait := self.policy.failures.wait(client, take=False):
             text = f"Too many wrong tokens from this address; try again in {wait:.0f} s."
-            return 429, "rate_limited", text, {"retry_after": str(max(1, round(wait)))}
+            return Refusal(429, "rate_limited", text, {"retry_after": str(max(1, round(wait)))})
         token = bearer(headers) if rule.who == "admin" else bearer(headers) or headers.get(TOKEN_HEADER)
         if access.is_admin(token) or (rule.who == "ask" and access.may_ask(token)):
             return None
         if token:
             self.policy.failures.wait(client)  # count the wrong guess
         if rule.who == "admin":
-            return 401, "unauthorized", "This needs the admin token: Authorization: Bearer <SANAD_ADMIN_TOKEN>.", _WWW
+            text = "This needs the admin token: Authorization: Bearer <SANAD_ADMIN_TOKEN>."
+            return Refusal(401, "unauthorized", text)
         text = "This server needs an ask token: Authorization: Bearer <token> or X-Sanad-Token (#token= in page URLs)."
-        return 401, "unauthorized", text, _WWW
+        return Refusal(401, "unauthorized", text)
 
 
-_WWW = {"www_authenticate": "Bearer"}
+@dataclass(frozen=True)
+class Refusal:
+    """Why a request is turned away, as the client is told."""
+
+    status: int
+    code: str
+    text: str
+    headers: dict[str, str] = field(default_factory=lambda: {"www_authenticate": "Bearer"})
 
 
 def bearer(headers: dict[str, str]) -> str | None:
@@ -205,7 +212,9 @@ def bearer(headers: dict[str, str]) -> str | None:
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
-async def _limited_body(app: ASGIApp, scope: Scope, receive: Receive, send: Send, limit: int, declared: str | None):
+async def _limited_body(
+    app: ASGIApp, scope: Scope, receive: Receive, send: Send, limit: int, declared: str | None
+) -> None:
     """Run ``app`` with the request body, refusing (413) bodies over ``limit`` before the app reads them."""
     if declared is not None and (not declared.isdigit() or int(declared) > limit):
         return await _too_large(send, limit)

@@ -12,10 +12,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from qa.types import Answer, Citation
+from qa.types import Answer, Citation, Status
 
 BACKENDS = {"local": "local model", "openai": "remote model", "extractive": "extractive: quoted sentences"}
 MARKER = re.compile(r"\[(\d{1,3})\]")
+STAGES = {
+    "searching": "searching the articles… · أبحث في المقالات…",
+    "reading": "reading {n} passages… · أقرأ {n} مقاطع…",
+    "writing": "writing the answer… · أكتب الإجابة…",
+}
 _SAFE_URL = re.compile(r"^https?://", re.IGNORECASE)
 
 
@@ -61,8 +66,7 @@ def markers(text: str, turn: int) -> str:
 
 def answer_html(answer: Answer, turn: int) -> str:
     """The answer as a chat message: its text, and which back end wrote it (or that nothing was found)."""
-    text = answer.answer.removeprefix(answer.notice).strip() if answer.notice else answer.answer
-    body = markers(text, turn)
+    body = markers(answer.answer, turn)
     notice = f'<div class="sanad-notice" dir="auto">{html.escape(answer.notice)}</div>' if answer.notice else ""
     seconds = answer.timings_ms.get("total", 0) / 1000
     if answer.abstained:
@@ -74,9 +78,16 @@ def answer_html(answer: Answer, turn: int) -> str:
     return f'{notice}<div class="sanad-msg" dir="auto">{body}</div><div class="sanad-meta">{meta}</div>'
 
 
-def streaming_html(text: str) -> str:
-    """Answer text while it is being written."""
-    return f'<div class="sanad-msg" dir="auto">{html.escape(text)}</div>' if text else '<div class="sanad-meta">…</div>'
+def stage(status: Status) -> str:
+    """What the answerer is doing, in words."""
+    return STAGES.get(status.stage, status.stage).format(n=status.passages)
+
+
+def streaming_html(text: str, status: str = "") -> str:
+    """Answer text while it is being written, or what is being done before its first word."""
+    if text:
+        return f'<div class="sanad-msg" dir="auto">{html.escape(text)}</div>'
+    return f'<div class="sanad-status" dir="auto">{html.escape(status or "…")}</div>'
 
 
 def error_html(text: str) -> str:
@@ -117,8 +128,8 @@ def sources_html(turns: Sequence[Turn]) -> str:
     return "".join(parts) or '<p class="sanad-meta">Sources of the answers appear here.</p>'
 
 
-def messages(turns: Sequence[Turn], writing: str | None = None) -> list[dict[str, str]]:
-    """The chat's messages for ``turns``; ``writing`` is the text of the last turn while it streams."""
+def messages(turns: Sequence[Turn], writing: str | None = None, status: str = "") -> list[dict[str, str]]:
+    """The chat's messages for ``turns``; ``writing`` (and ``status``) is the last turn while it streams."""
     out = []
     for i, t in enumerate(turns):
         out.append({"role": "user", "content": question_html(t.question)})
@@ -127,5 +138,5 @@ def messages(turns: Sequence[Turn], writing: str | None = None) -> list[dict[str
         elif t.error:
             out.append({"role": "assistant", "content": error_html(t.error)})
         elif i == len(turns) - 1 and writing is not None:
-            out.append({"role": "assistant", "content": streaming_html(writing)})
+            out.append({"role": "assistant", "content": streaming_html(writing, status)})
     return out

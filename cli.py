@@ -1,21 +1,44 @@
-"""The ``sanad`` command line: ingest articles, inspect the index, ask and evaluate."""
+"""The ``sanad`` command line: ingest articles, inspect the index, ask, evaluate, and serve the web app."""
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
+from index.hybrid import open_index
+from index.ingest import ingest
 from index.loaders import load_paths
-from index.store import PassageStore, StoreError
-from qa.engine import build_answerer, build_generator, load_embeddings, open_index
-from qa.errors import QAError
+from qa.errors import classify
 from qa.types import Answer
 from settings import Settings
+
+logger = logging.getLogger("sanad")
+
+
+def explained(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn errors into their message (qa/errors.py classify); a bug is logged with its traceback."""
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except click.ClickException:
+            raise
+        except Exception as e:
+            problem = classify(e)
+            if problem.unexpected:
+                logger.exception("The command failed")
+            raise click.ClickException(problem.message) from e
+
+    return run
 
 
 @click.group()
@@ -30,24 +53,17 @@ def main(ctx: click.Context, verbose: bool) -> None:
         raise click.ClickException(f"Invalid settings: {e}") from e
 
 
-def _open(settings: Settings) -> PassageStore:
-    try:
-        return open_index(settings.data_dir, **settings.index_options())
-    except (StoreError, RuntimeError) as e:
-        raise click.ClickException(str(e)) from e
-
-
 @main.command("serve")
 @click.option("--host", default=None, help="Address to listen on (default: SANAD_HOST, 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port to listen on (default: SANAD_PORT, 7860).")
-def serve_command(host: str | None, port: int | None) -> None:
-    """Serve the chat (/), the wiki embed (/embed) and the JSON API (/api/..., docs at /docs)."""
-    import os
+@click.pass_obj
+@explained
+def serve_command(settings: Settings, host: str | None, port: int | None) -> None:
+    """Serve the chat (/), the wiki embed (/embed/) and the JSON API (/api/..., docs at /docs)."""
+    import app
 
-    env = dict(os.environ)
-    env.update({k: str(v) for k, v in {"SANAD_HOST": host, "SANAD_PORT": port}.items() if v is not None})
-    # The web app is the program app.py (it imports qa, not the other way round): run it.
-    os.execve(sys.executable, [sys.executable, "-m", "app"], env)
+    logging.getLogger().setLevel(logging.INFO)
+    app.serve(settings.model_copy(update={k: v for k, v in {"host": host, "port": port}.items() if v is not None}))
 
 
 @main.command("ingest")
@@ -55,18 +71,14 @@ def serve_command(host: str | None, port: int | None) -> None:
 @click.option("--source", default="", help="Source name for articles that do not carry one.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.pass_obj
+@explained
 def ingest_command(settings: Settings, paths: tuple[Path, ...], source: str, quiet: bool) -> None:
     """Ingest article files or folders (.txt .md .html .jsonl .jsonl.gz).
 
     Exits with status 1 when any input was rejected; the rest is ingested all the same.
     """
-    from index.ingest import ingest
-
-    store = _open(settings)
-    try:
-        report = ingest(load_paths(list(paths), source=source), store, progress=not quiet, **settings.ingest_options())
-    except StoreError as e:
-        raise click.ClickException(str(e)) from e
+    index = open_index(settings.data(), settings.index())
+    report = ingest(load_paths(list(paths), source=source), index, settings.chunking(), progress=not quiet)
     for rejection in report.rejected:
         click.echo(f"rejected: {rejection}", err=True)
     click.echo(
@@ -82,9 +94,11 @@ def ingest_command(settings: Settings, paths: tuple[Path, ...], source: str, qui
 @main.command("stats")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.pass_obj
+@explained
 def stats_command(settings: Settings, as_json: bool) -> None:
     """Show articles, passages, languages, the embedding model and where the index lives."""
-    stats = _open(settings).stats()
+    index = open_index(settings.data(), settings.index())
+    stats = index.stats() | {"location": index.location}
     if as_json:
         click.echo(json.dumps(stats, ensure_ascii=False))
         return
@@ -109,18 +123,13 @@ def stats_command(settings: Settings, as_json: bool) -> None:
 )
 @click.option("--k", type=click.IntRange(1, 50), default=None, help="Passages to read (default SANAD_TOP_K).")
 @click.pass_obj
+@explained
 def ask_command(settings: Settings, question: str, as_json: bool, llm: str | None, k: int | None) -> None:
     """Answer QUESTION from the indexed articles, citing the passages."""
-    store = _open(settings)
-    try:
-        generator = build_generator(llm or settings.llm, settings.data_dir / "models", **settings.llm_options())
-        answer = build_answerer(store, settings.retrieval, k or settings.top_k, generator).answer(question)
-    except (QAError, StoreError) as e:
-        raise click.ClickException(str(e)) from e
-    if as_json:
-        click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
-    else:
-        click.echo(format_answer(answer))
+    from qa.engine import build_service
+
+    answer = build_service(settings.service(llm, k, demo=False)).ask(question)
+    click.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2) if as_json else format_answer(answer))
 
 
 def format_answer(answer: Answer) -> str:
@@ -151,6 +160,7 @@ def format_answer(answer: Answer) -> str:
     help="Answer back end for the answer metrics.",
 )
 @click.pass_obj
+@explained
 def eval_command(
     settings: Settings,
     articles: Path,
@@ -162,30 +172,26 @@ def eval_command(
     llm: str,
 ) -> None:
     """Build a temporary index, answer every question, and print retrieval and answer metrics."""
+    from index.datadir import DataDir
+    from index.embeddings import Encoder
+    from index.hybrid import IndexConfig
+    from qa.engine import build_answerer, build_generator
     from qa.evaluate import build_index, evaluate, limit_per_language, load_questions, sample_distractors
 
     qs = limit_per_language(load_questions(questions), limit)
-    embeddings = load_embeddings(
-        settings.data_dir,
-        settings.embedding_model,
-        settings.embedding_batch_size,
-        cache=True,
-        backend=settings.embedding_backend,
+    config = settings.service(llm, demo=False)
+    # the models (and the vector cache) of the data dir; the index in a temporary one
+    encoder = Encoder(
+        config.index.embedding_model, config.data, config.index.batch_size, True, config.index.embedding_backend
     )
+    generator = build_generator(config.llm, config.data)
     with tempfile.TemporaryDirectory(prefix="sanad-eval-") as work:
-        store = open_index(Path(work), collection="eval", embeddings=embeddings)
+        index = open_index(DataDir(Path(work)), IndexConfig(collection="eval"), encoder)
         pool = sample_distractors(distractors, n_distractors) if distractors and n_distractors else ()
-        build_index(store, articles, pool, **settings.ingest_options())
-        try:
-            generator = build_generator(llm, settings.data_dir / "models", **settings.llm_options())
-        except QAError as e:
-            raise click.ClickException(str(e)) from e
-        answerer = build_answerer(store, settings.retrieval, settings.top_k, generator)
-        retriever = answerer.retriever
+        build_index(index, articles, pool, config.chunking)
+        answerer = build_answerer(index, config.retrieval, config.top_k, generator)
         with click.progressbar(length=len(qs), label="questions", file=sys.stderr) as bar:
-            result = evaluate(
-                qs, lambda q: retriever.retrieve(q, k=10), answerer.answer, progress=lambda i: bar.update(1)
-            )
+            result = evaluate(qs, answerer.retriever, encoder, answerer.answer, progress=lambda i: bar.update(1))
     if as_json:
         click.echo(json.dumps(result))
         return

@@ -1,4 +1,4 @@
-"""Running the app as a separate process for benchmarks (and the tests that do the same)."""
+"""Processes the tests and the benches start: free ports, readiness waits, `chroma run` servers (no heavy imports)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,88 @@
+"""Evidence: the sentences of the retrieved passages, embedded once, ranked by similarity to the query.
+
+They are the extractive back end's answer (quoted verbatim), what the LLM is given to read, and
+what citation checking compares the LLM's sentences against (``qa/citations.py`` reuses their
+vectors rather than embedding them again).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from index.chunking import split_sentences
+from index.embeddings import Encoder
+from prompts import message
+from qa.query import Query
+from qa.types import Citation, Hit
+
+_MIN_WORDS = 3  # shorter "sentences" are headings or fragments: never quoted as evidence
+
+
+@dataclass(frozen=True, eq=False)
+class Sentence:
+    """One sentence of a retrieved passage, with its offsets in the article, its vector and similarity."""
+
+    hit_index: int
+    text: str
+    start: int
+    end: int
+    vector: np.ndarray
+    score: float  # cosine similarity to the query
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Every sentence of the passages read, and the ranked candidates for quoting."""
+
+    sentences: list[Sentence]  # in passage order, then text order (duplicates across passages kept)
+    ranked: list[Sentence]  # sentences of three words or more, each once, most similar to the query first
+
+
+def read_evidence(query: Query, hits: list[Hit], encoder: Encoder) -> Evidence:
+    """Split the passages into sentences, embed each distinct sentence once, and rank them.
+
+    Overlapping passages share sentences; in the ranking each counts once, under its
+    best-ranked passage.
+    """
+    spans = [(i, hit, s) for i, hit in enumerate(hits) for s in split_sentences(hit.text)]
+    texts = [hit.text[s.start : s.end] for _, hit, s in spans]
+    unique = list(dict.fromkeys(texts))
+    vectors = dict(zip(unique, encoder.encode_passages(unique))) if unique else {}
+    sentences = [
+        Sentence(i, text, hit.start + s.start, hit.start + s.end, vectors[text], float(vectors[text] @ query.vector))
+        for (i, hit, s), text in zip(spans, texts)
+    ]
+    seen: set[tuple[str, int]] = set()
+    candidates = []
+    for sentence in sentences:
+        key = (hits[sentence.hit_index].article_id, sentence.start)
+        if len(sentence.text.split()) >= _MIN_WORDS and key not in seen:
+            seen.add(key)
+            candidates.append(sentence)
+    ranked = sorted(candidates, key=lambda s: -s.score)
+    return Evidence(sentences, ranked)
+
+
+def pick(ranked: list[Sentence], max_sentences: int = 3, margin: float = 0.03) -> list[Sentence]:
+    """The best sentence and up to ``max_sentences - 1`` more within ``margin`` of it, in text order."""
+    if not ranked:
+        return []
+    best = ranked[0].score
+    chosen = [s for s in ranked[:max_sentences] if s.score >= best - margin]
+    # Reading order: by passage rank, then position in the article.
+    return sorted(chosen, key=lambda s: (s.hit_index, s.start))
+
+
+def extractive_answer(chosen: list[Sentence], hits: list[Hit], lang: str) -> tuple[str, list[Citation]]:
+    """Quote the chosen sentences verbatim, each followed by the number of its passage."""
+    numbers: dict[int, int] = {}
+    citations: list[Citation] = []
+    parts = []
+    for e in chosen:
+        if e.hit_index not in numbers:
+            numbers[e.hit_index] = len(numbers) + 1
+            citations.append(Citation(numbers[e.hit_index], hits[e.hit_index], e.text, e.start, e.end))
+        parts.append(f"«{e.text}» [{numbers[e.hit_index]}]")
+    return message("extractive_lead", lang) + "\n" + "\n".join(parts), citations
