@@ -150,7 +150,13 @@ def format_answer(answer: Answer) -> str:
 @click.option("--questions", type=click.Path(exists=True, path_type=Path), required=True)
 @click.option("--distractors", type=click.Path(exists=True, path_type=Path), help="JSONL(.gz) pool of other articles.")
 @click.option("--n-distractors", type=click.IntRange(0), default=1000, show_default=True)
-@click.option("--limit", type=click.IntRange(0), default=0, help="Questions per language (0 = all).")
+@click.option("--limit", type=click.IntRange(0), default=0, help="Questions per language and kind (0 = all).")
+@click.option(
+    "--holdout",
+    is_flag=True,
+    help="Index a third of the articles whole, leave a third out and a third without their answering "
+    "paragraph, so that refusals are measured too (refused_absent, refused_nearmiss).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option(
     "--llm",
@@ -168,6 +174,7 @@ def eval_command(
     distractors: Path | None,
     n_distractors: int,
     limit: int,
+    holdout: bool,
     as_json: bool,
     llm: str,
 ) -> None:
@@ -176,9 +183,13 @@ def eval_command(
     from index.embeddings import Encoder
     from index.hybrid import IndexConfig
     from qa.engine import build_answerer, build_generator
-    from qa.evaluate import build_index, evaluate, limit_per_language, load_questions, sample_distractors
+    from qa.evaluate import build_index, evaluate, limit_per_language, load_questions, load_records, sample_distractors
+    from qa.evaluate import holdout as split
 
-    qs = limit_per_language(load_questions(questions), limit)
+    records, qs = load_records(articles), load_questions(questions)
+    if holdout:
+        records, qs = split(records, qs)
+    qs = limit_per_language(qs, limit)
     config = settings.service(llm, demo=False)
     # the models (and the vector cache) of the data dir; the index in a temporary one
     encoder = Encoder(
@@ -188,17 +199,19 @@ def eval_command(
     with tempfile.TemporaryDirectory(prefix="sanad-eval-") as work:
         index = open_index(DataDir(Path(work)), IndexConfig(collection="eval"), encoder)
         pool = sample_distractors(distractors, n_distractors) if distractors and n_distractors else ()
-        build_index(index, articles, pool, config.chunking)
+        build_index(index, records, pool, config.chunking)
         answerer = build_answerer(index, config.retrieval, config.top_k, generator)
         with click.progressbar(length=len(qs), label="questions", file=sys.stderr) as bar:
             result = evaluate(qs, answerer.retriever, encoder, answerer.answer, progress=lambda i: bar.update(1))
     if as_json:
         click.echo(json.dumps(result))
         return
-    keys = ["n", "hit@1", "hit@5", "mrr", "bar@2000", "answer_accuracy", "citation_correct", "abstained"]
+    keys = ["n", "hit@1", "hit@5", "mrr", "bar@2000", "answered", "answer_exact", "answer_f1", "citation_correct"]
+    keys += [k for k in ("refused_absent", "refused_nearmiss") if k in result["overall"]]
     click.echo(" ".join(f"{k:>16}" for k in ["lang"] + keys))
     for lang, m in [*result["by_lang"].items(), ("all", result["overall"])]:
-        click.echo(" ".join([f"{lang:>16}"] + [f"{m[k]:>16.3f}" if k != "n" else f"{m[k]:>16}" for k in keys]))
+        cells = [f"{m[k]:>16}" if k == "n" else f"{m[k]:>16.3f}" if k in m else f"{'-':>16}" for k in keys]
+        click.echo(" ".join([f"{lang:>16}", *cells]))
 
 
 if __name__ == "__main__":

@@ -134,9 +134,11 @@ def test_eval_prints_metrics_by_language_as_json(sanad_exe, data_dir, tmp_path):
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert set(data["by_lang"]) == {"ar", "en"}
-    keys = {"n", "hit@1", "hit@5", "mrr", "bar@2000", "answer_accuracy", "citation_correct", "abstained"}
-    assert set(data["overall"]) == keys and data["overall"]["n"] == 2
+    keys = {"n", "hit@1", "hit@5", "mrr", "bar@2000", "answered", "answer_exact", "answer_f1", "answer_or_cited"}
+    assert set(data["overall"]) == keys | {"citation_correct"} and data["overall"]["n"] == 2
     assert data["overall"]["hit@5"] == 1.0  # a single article: every question finds it
+    text = _run(sanad_exe, "eval", "--articles", str(articles), "--questions", str(questions), env=_env(data_dir))
+    assert "answer_exact" in text.stdout and "refused_absent" not in text.stdout  # nothing was held out
 
 
 def test_serve_starts_the_web_app(sanad_exe, data_dir, tmp_path):
