@@ -41,12 +41,15 @@ class EveryScriptRetriever(Retriever):
         return where
 
 
+SHIPPED = "rrf, then sentence re-rank (shipped)"
 VARIANTS = {
     "dense (overlaps kept)": lambda index: Retriever(index.dense, mode="dense", trim=False),
     "dense": lambda index: Retriever(index.dense, mode="dense"),
     "bm25": lambda index: Retriever(index.dense, index.lexical, mode="lexical"),
     "rrf equal (naive)": lambda index: EveryScriptRetriever(index.dense, index.lexical),
-    "rrf, same-script BM25 only (shipped)": lambda index: Retriever(index.dense, index.lexical),
+    "rrf, same-script BM25 only": lambda index: Retriever(index.dense, index.lexical),
+    "dense, then sentence re-rank": lambda index: Retriever(index.dense, mode="dense", encoder=index.encoder),
+    SHIPPED: lambda index: Retriever(index.dense, index.lexical, encoder=index.encoder),
 }
 
 

@@ -75,7 +75,7 @@ def build_answerer(
     index: HybridIndex, retrieval: Mode = "hybrid", top_k: int = 5, generator: Generator | None = None
 ) -> Answerer:
     """The answerer over ``index``: the given retrieval, the model's calibration, and ``generator`` to write."""
-    retriever = Retriever(index.dense, index.lexical, mode=retrieval)
+    retriever = Retriever(index.dense, index.lexical, mode=retrieval, encoder=index.encoder)
     return Answerer(index.encoder, retriever, calibration_for(index.encoder), AnswerConfig(k=top_k), generator)
 
 

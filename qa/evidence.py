@@ -7,29 +7,15 @@ vectors rather than embedding them again).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import numpy as np
+from dataclasses import dataclass, replace
 
 from index.chunking import split_sentences
 from index.embeddings import Encoder
 from prompts import message
 from qa.query import Query
-from qa.types import Citation, Hit
+from qa.types import Citation, Hit, Sentence
 
 _MIN_WORDS = 3  # shorter "sentences" are headings or fragments: never quoted as evidence
-
-
-@dataclass(frozen=True, eq=False)
-class Sentence:
-    """One sentence of a retrieved passage, with its offsets in the article, its vector and similarity."""
-
-    hit_index: int
-    text: str
-    start: int
-    end: int
-    vector: np.ndarray
-    score: float  # cosine similarity to the query
 
 
 @dataclass(frozen=True)
@@ -41,18 +27,24 @@ class Evidence:
 
 
 def read_evidence(query: Query, hits: list[Hit], encoder: Encoder) -> Evidence:
-    """Split the passages into sentences, embed each distinct sentence once, and rank them.
+    """The passages' sentences (embedded by the retriever, or here when it did not), ranked for quoting.
 
     Overlapping passages share sentences; in the ranking each counts once, under its
     best-ranked passage.
     """
-    spans = [(i, hit, s) for i, hit in enumerate(hits) for s in split_sentences(hit.text)]
+    missing = [i for i, hit in enumerate(hits) if not hit.sentences]
+    spans = [(i, hits[i], s) for i in missing for s in split_sentences(hits[i].text)]
     texts = [hit.text[s.start : s.end] for _, hit, s in spans]
     unique = list(dict.fromkeys(texts))
     vectors = dict(zip(unique, encoder.encode_passages(unique))) if unique else {}
+    embedded: dict[int, list[Sentence]] = {i: [] for i in missing}
+    for (i, hit, s), text in zip(spans, texts):
+        v = vectors[text]
+        embedded[i].append(Sentence(i, text, hit.start + s.start, hit.start + s.end, v, float(v @ query.vector)))
     sentences = [
-        Sentence(i, text, hit.start + s.start, hit.start + s.end, vectors[text], float(vectors[text] @ query.vector))
-        for (i, hit, s), text in zip(spans, texts)
+        replace(s, hit_index=i, score=float(s.vector @ query.vector))
+        for i, hit in enumerate(hits)
+        for s in (hit.sentences or embedded[i])
     ]
     seen: set[tuple[str, int]] = set()
     candidates = []

@@ -14,7 +14,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from index.types import PassageRecord
+
+
+@dataclass(frozen=True, eq=False)
+class Sentence:
+    """One sentence of a retrieved passage: its offsets in the article, its vector, its similarity to the query."""
+
+    hit_index: int  # which hit it belongs to (set when the hits are final; -1 before)
+    text: str
+    start: int
+    end: int
+    vector: np.ndarray
+    score: float  # cosine similarity to the query
 
 
 @dataclass(frozen=True)
@@ -38,6 +52,8 @@ class Hit:
     end: int
     similarity: float
     rank_score: float = 0.0
+    # the passage's sentences, embedded when the retriever re-ranked by them (reused as evidence)
+    sentences: tuple[Sentence, ...] = field(default=(), compare=False, repr=False)
 
     @classmethod
     def of(cls, record: PassageRecord, similarity: float, rank_score: float) -> Hit:
