@@ -40,11 +40,16 @@ REFUSAL = re.compile(
 
 def peer_index(work: Path, encoder: Encoder, records: list[dict[str, Any]], distractors: list[Article]) -> HybridIndex:
     """The same articles in 1000/200 character chunks, dense only."""
-    splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200, add_start_index=True)
-    index = fresh_index(work, encoder, "peer")
     articles = [article_from_record(r, r["id"], r["id"]) for r in records]
+    return recipe_index(work, encoder, [a for a in articles if isinstance(a, Article)] + distractors, "peer")
+
+
+def recipe_index(work: Path, encoder: Encoder, articles: list[Article], name: str) -> HybridIndex:
+    """``articles`` split by RecursiveCharacterTextSplitter(1000, 200) and embedded, in a dense-only index."""
+    splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200, add_start_index=True)
+    index = fresh_index(work, encoder, name)
     passages = []
-    for article in [a for a in articles if isinstance(a, Article)] + distractors:
+    for article in articles:
         for n, doc in enumerate(splitter.create_documents([article.text])):
             start = doc.metadata["start_index"]
             end = start + len(doc.page_content)

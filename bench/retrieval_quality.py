@@ -26,7 +26,7 @@ from index.embeddings import Encoder  # noqa: E402
 from index.hybrid import HybridIndex  # noqa: E402
 from index.ingest import Chunking  # noqa: E402
 from index.loaders import load_paths  # noqa: E402
-from index.types import Article, Passage, passage_id  # noqa: E402
+from index.types import Article  # noqa: E402
 from qa.evaluate import build_index, evaluate, limit_per_language, load_questions, sample_distractors  # noqa: E402
 from qa.query import Query  # noqa: E402
 from qa.retrieve import Retriever  # noqa: E402
@@ -58,21 +58,10 @@ BASELINE = "baseline: LangChain 1000/200 chunks + dense"
 
 def baseline_index(work: Path, encoder: Encoder, articles: Path, distractors: list) -> HybridIndex:
     """The recipe most RAG apps ship: RecursiveCharacterTextSplitter(1000, 200), dense top-k, same model."""
-    from langchain_text_splitters import RecursiveCharacterTextSplitter
+    from bench._peer import recipe_index
 
-    splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200, add_start_index=True)
-    index = fresh_index(work, encoder, "baseline")
     pool = [a for a in load_paths([articles]) if isinstance(a, Article)] + distractors
-    passages = []
-    for article in pool:
-        for n, doc in enumerate(splitter.create_documents([article.text])):
-            start = doc.metadata["start_index"]
-            end = start + len(doc.page_content)
-            passages.append(Passage(passage_id(article, start, end), article, n, start, end, doc.page_content))
-    for i in range(0, len(passages), 256):
-        batch = passages[i : i + 256]
-        index.dense.upsert(batch, encoder.encode_passages([p.text for p in batch]))
-    return index
+    return recipe_index(work, encoder, pool, "baseline")
 
 
 def main() -> None:

@@ -22,19 +22,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from index.embeddings import Encoder
-from index.language import is_arabic_script
 from prompts import message
 from qa.calibration import Calibration
-from qa.citations import cite, ungrounded_numbers
+from qa.citations import verify
 from qa.errors import BadRequest, ModelFailed, NothingIndexed
-from qa.evidence import Evidence, Sentence, extractive_answer, pick, read_evidence
-from qa.generate import Generator, evidence_items, messages_for
+from qa.evidence import Evidence, extractive_answer, pick, read_evidence
+from qa.generate import Generator, Reply, evidence_items, messages_for
+from qa.line import LineTooLong, ModelLine
 from qa.query import Query, make_query
 from qa.retrieve import Retriever
 from qa.types import Answer, Event, Final, Hit, Reset, Status, Token
 
 Turn = tuple[str, str]  # (user question, assistant answer)
 Writing = collections.abc.Generator[Event, None, "Answer"]  # yields the text's events, returns the answer
+Attempt = collections.abc.Generator[Event, None, "Answer | str"]  # ... or the notice to quote the articles with
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class AnswerConfig:
 
     k: int = 5  # passages retrieved and read
     max_sentences: int = 3  # quoted by the extractive back end
-    llm_sentences: int = 4  # evidence sentences the LLM reads
+    llm_sentences: int = 8  # evidence sentences the LLM reads (the answer's is among the best 8 for ~90%)
 
 
 class Answerer:
@@ -56,9 +57,14 @@ class Answerer:
         calibration: Calibration | None = None,
         config: AnswerConfig | None = None,
         generator: Generator | None = None,
+        line: ModelLine | None = None,
     ):
-        """Answer from ``retriever``'s passages; with ``generator``, an LLM writes the answer."""
+        """Answer from ``retriever``'s passages; with ``generator``, an LLM writes the answer.
+
+        ``line``: the queue in front of the model (one answer at a time, a wait budget).
+        """
         self.encoder, self.retriever, self.generator = encoder, retriever, generator
+        self.line = line or ModelLine()
         self.calibration = calibration or Calibration()
         self.config = config or AnswerConfig()
 
@@ -85,12 +91,13 @@ class Answerer:
         """
         started = time.perf_counter()
         first_token = None
-        for event in self._events(question, history, where, k, started):
-            if first_token is None and isinstance(event, Token):
-                first_token = _ms(started)
-            if isinstance(event, Final) and first_token is not None:
-                event.answer.timings_ms["first_token"] = first_token
-            yield event
+        with self.line.question():
+            for event in self._events(question, history, where, k, started):
+                if first_token is None and isinstance(event, Token):
+                    first_token = _ms(started)
+                if isinstance(event, Final) and first_token is not None:
+                    event.answer.timings_ms["first_token"] = first_token
+                yield event
 
     def _events(
         self, question: str, history: Sequence[Turn], where: dict[str, Any] | None, k: int | None, started: float
@@ -136,59 +143,60 @@ class Answerer:
             return joined_hits, joined
         return hits, query
 
-    def _write(
-        self, query: Query, hits: list[Hit], evidence: Evidence
-    ) -> collections.abc.Generator[Event, None, Answer]:
+    def _write(self, query: Query, hits: list[Hit], evidence: Evidence) -> Writing:
         """The answer's text events; returns the :class:`Answer` (without timings)."""
         notice = ""
         if self.generator is not None:
-            yield Status("writing", len(hits))
-            written: list[str] = []
-            try:
-                for piece in self.generator.stream(self._prompt(query, hits, evidence)):
-                    written.append(piece)
-                    yield Token(piece)
-            except ModelFailed as e:
-                notice = message("llm_unavailable", query.lang, reason=str(e))
-            else:
-                answer = self._checked("".join(written).strip(), query, hits, evidence)
-                if isinstance(answer, Answer):
-                    if answer.answer != "".join(written):
-                        yield Reset("citations checked")
-                        yield Token(answer.answer)
-                    return answer
-                notice = answer
-            if written:
-                yield Reset(notice)
+            answer = yield from self._generate(query, hits, evidence)
+            if isinstance(answer, Answer):
+                return answer
+            notice = answer
         text, citations = extractive_answer(pick(evidence.ranked, self.config.max_sentences), hits, query.lang)
         yield Token(text)
         return Answer(query.text, text, query.lang, False, "extractive", citations, notice=notice)
 
-    def _prompt(self, query: Query, hits: list[Hit], evidence: Evidence) -> list[Any]:
-        items, _ = evidence_items(self._read_by_llm(evidence), hits)
-        return messages_for(query.text, query.lang, items)
-
-    def _read_by_llm(self, evidence: Evidence) -> list[Sentence]:
-        return pick(evidence.ranked, self.config.llm_sentences, margin=1.0)
-
-    def _checked(self, raw: str, query: Query, hits: list[Hit], evidence: Evidence) -> Answer | str:
-        """The LLM's reply as a checked answer, or the notice to fall back to quotes with."""
+    def _generate(self, query: Query, hits: list[Hit], evidence: Evidence) -> Attempt:
+        """Stream the model's short answer, then check it: the checked answer, or the notice to quote instead."""
         assert self.generator is not None
+        chosen = evidence.ranked[: self.config.llm_sentences]  # most similar first: the model reads them in order
+        prompt = messages_for(query.text, query.lang, evidence_items(chosen, hits))
+        reply, shown = Reply(), ""
+        ticket = self.line.join()
+        try:
+            for place in self.line.wait(ticket):
+                yield Status("queued", len(hits), place)
+            yield Status("writing", len(hits))
+            for text, logprobs in self.generator.stream(prompt, busy=self.line.busy()):
+                if piece := reply.feed(text, logprobs):
+                    shown += piece
+                    yield Token(piece)
+        except (ModelFailed, LineTooLong) as e:
+            notice = message("llm_unavailable", query.lang, reason=str(e))
+            if shown:
+                yield Reset(notice)
+            return notice
+        finally:
+            self.line.leave(ticket)
+        fields = reply.fields() if self.generator.structured else _unstructured(reply.raw)
+        verdict = verify(fields, chosen, hits, query, self.encoder, self.calibration.support)
         backend = self.generator.backend
-        refusal = message("not_found", query.lang)
-        if not raw or refusal.rstrip(".。") in raw:
+        if verdict.refused:
+            refusal = message("not_found", query.lang)
+            if shown:
+                yield Reset("the articles do not say")
+            yield Token(refusal)
             return Answer(query.text, refusal, query.lang, True, backend)
-        items, order = evidence_items(self._read_by_llm(evidence), hits)
-        # against what the model read (not every retrieved passage: an unrelated one may hold the number)
-        made_up = ungrounded_numbers(raw, [query.text] + [f"{item['title']} {item['text']}" for item in items])
-        if made_up:
-            return message("llm_ungrounded", query.lang, numbers=", ".join(made_up))
-        # Numbers 1..m are the passages the model read; the other retrieved passages follow, so
-        # a claim can be re-pointed to any of them.
-        ranked = order + [i for i in range(len(hits)) if i not in order]
-        threshold = self.calibration.support(is_arabic_script(raw))
-        text, citations = cite(raw, hits, evidence, ranked, self.encoder, threshold)
-        return Answer(query.text, text, query.lang, False, backend, citations)
+        if verdict.problem:
+            notice = (
+                message("llm_ungrounded", query.lang, numbers=", ".join(verdict.numbers))
+                if verdict.numbers
+                else message("llm_unchecked", query.lang, reason=verdict.problem)
+            )
+            if shown:
+                yield Reset(notice)
+            return notice
+        yield Token(verdict.text)
+        return Answer(query.text, shown + verdict.text, query.lang, False, backend, verdict.citations)
 
 
 def _best(hits: list[Hit]) -> float:
@@ -197,3 +205,9 @@ def _best(hits: list[Hit]) -> float:
 
 def _ms(started: float) -> float:
     return (time.perf_counter() - started) * 1000
+
+
+def _unstructured(raw: str) -> dict[str, Any] | None:
+    """A server that ignored the JSON schema: its text is the answer, citing nothing (checks re-point it)."""
+    text = raw.strip()
+    return {"found": bool(text), "answer": text, "evidence": []} if text else None

@@ -1,116 +1,127 @@
-"""Checking an LLM's answer in code: the numbers it states, and its [n] markers, parsed, checked and repaired.
+"""Checking an LLM's reply in code before anyone reads it: what it cites, the numbers it states, what backs it.
 
-For every sentence of a generated answer: markers that name no passage are dropped; the cited
-passage must contain a sentence similar enough to it (cosine of sentence embeddings, threshold
-calibrated on XQuAD), and not clearly less similar than the best retrieved passage; otherwise
-the citation is re-pointed to the passage that supports it best, or marked unsupported. The
-passages' sentences come from the evidence, already embedded; only the answer is embedded here.
+The model names the evidence sentences that state its answer and copies the answer's words
+from them (``qa/generate.py``). Here:
+
+- the sentence numbers must exist;
+- the copied words must appear, word for word (letters folded, punctuation ignored), in a named
+  sentence, or else in another evidence sentence, which is then the one cited;
+- when nothing was copied verbatim, the claim "question + answer" must be close enough to a
+  cited sentence (cosine of sentence vectors; the threshold is the model's calibrated support
+  threshold), else the citation moves to the evidence sentence that backs it best, if one does;
+- every number of two or more digits in the answer must be in the cited sentences (or the question);
+- an answer written in the evidence's script must share a content word with what it cites.
+
+What passes is shown as the short answer with its [n], then the cited sentences quoted
+verbatim, each with its [n]: nothing is shown as backed that a check did not back. What fails
+is not shown at all: the caller quotes the evidence instead, and says why.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-from index.chunking import split_sentences
+from index.arabic import normalize, tokenize
 from index.embeddings import Encoder
-from qa.evidence import Evidence
-from qa.types import Citation, Hit
-
-MARKER = re.compile(r"\s*\[(\d{1,3})\]")
+from index.language import is_arabic_script
+from qa.query import Query
+from qa.types import Citation, Hit, Sentence
 
 
 @dataclass(frozen=True)
-class CheckedSentence:
-    """One answer sentence after checking: its text without markers, and what backs it."""
+class Verdict:
+    """What the checks made of a reply: refused, shown (text and citations), or a problem to fall back on."""
 
-    text: str
-    cited: tuple[int, ...]  # 1-based passage numbers after repair
-    supported: bool
-    support: float  # best similarity to a sentence of a cited passage
-    best_quote: tuple[int, int, int] | None  # (passage number, start, end in the article) of the backing sentence
-
-
-def parse_markers(text: str) -> tuple[str, list[int]]:
-    """The text without [n] markers, and the numbers in order of appearance."""
-    return MARKER.sub("", text).strip(), [int(n) for n in MARKER.findall(text)]
+    refused: bool = False
+    text: str = ""  # appended to the streamed short answer: " [n]" and the cited sentences, quoted
+    citations: list[Citation] = field(default_factory=list)
+    problem: str = ""  # what failed, for the notice (e.g. "numbers not in the articles: 95")
+    numbers: list[str] = field(default_factory=list)  # invented numbers, when that is the problem
 
 
-def check_answer(
-    answer: str, evidence: Evidence, order: list[int], encoder: Encoder, threshold: float, margin: float = 0.02
-) -> list[CheckedSentence]:
-    """Check every sentence of ``answer`` against the passages, numbered from 1 in ``order`` (hit indices).
-
-    A citation stands when its passage supports the sentence (similarity >= ``threshold``) within
-    ``margin`` of the best-supporting passage; otherwise it is re-pointed to that passage.
-    """
-    pieces: list[tuple[str, list[int]]] = []
-    for span in split_sentences(answer):
-        text, numbers = parse_markers(answer[span.start : span.end])
-        if text:
-            pieces.append((text, [n for n in numbers if 1 <= n <= len(order)]))
-        elif numbers and pieces:  # a marker on its own after the sentence it belongs to
-            pieces[-1][1].extend(n for n in numbers if 1 <= n <= len(order))
-    number_of = {hit: n for n, hit in enumerate(order, 1)}
-    units = [s for s in evidence.sentences if s.hit_index in number_of]
-    if not pieces or not units:
-        return [CheckedSentence(text, tuple(dict.fromkeys(cited)), False, 0.0, None) for text, cited in pieces]
-    claims = encoder.encode_passages([text for text, _ in pieces])
-    sims = claims @ np.stack([s.vector for s in units]).T
-    passage_of = np.array([number_of[s.hit_index] for s in units])
-    checked = []
-    for i, (text, cited) in enumerate(pieces):
-        best_by_passage = {n: float(sims[i][passage_of == n].max()) for n in set(passage_of.tolist())}
-        cited = list(dict.fromkeys(cited))
-        best_n = max(best_by_passage, key=best_by_passage.__getitem__)
-        # A cited passage must support the sentence, and not much worse than the best one does.
-        bar = max(threshold, best_by_passage[best_n] - margin)
-        good = [n for n in cited if best_by_passage.get(n, -1.0) >= bar]
-        if not good:
-            good = [best_n] if best_by_passage[best_n] >= threshold else []
-        # Unsupported and nothing better: keep the model's own markers, flagged as unsupported.
-        numbers = good or cited
-        support = max(
-            (best_by_passage[n] for n in numbers if n in best_by_passage), default=max(best_by_passage.values())
-        )
-        quote = None
-        if numbers and numbers[0] in best_by_passage:
-            mask = passage_of == numbers[0]
-            j = int(np.flatnonzero(mask)[np.argmax(sims[i][mask])])
-            quote = (numbers[0], units[j].start, units[j].end)
-        checked.append(CheckedSentence(text, tuple(numbers), bool(good), support, quote))
-    return checked
+def verify(
+    fields: dict[str, Any] | None,
+    chosen: list[Sentence],
+    hits: list[Hit],
+    query: Query,
+    encoder: Encoder,
+    support: Callable[[bool], float],
+) -> Verdict:
+    """Check a parsed reply against the sentences it was given (numbered from 1 in ``chosen``)."""
+    if fields is None:
+        return Verdict(problem="its reply was not in the expected form")
+    if not fields["found"]:
+        return Verdict(refused=True)
+    answer, quote = fields["answer"], fields.get("quote", "")
+    if not answer or not chosen:
+        return Verdict(problem="it gave no answer")
+    named = list(dict.fromkeys(chosen[n - 1] for n in fields["evidence"] if 1 <= n <= len(chosen)))
+    quoted = [s for s in named if contains(s.text, quote)] or [s for s in chosen if contains(s.text, quote)][:1]
+    made_up = ungrounded_numbers(answer, [query.text] + [s.text for s in (quoted or named or chosen)])
+    if made_up:
+        return Verdict(problem="numbers", numbers=made_up)
+    backed = quoted or _similar(answer, named, chosen, query, encoder, support)
+    if not backed:
+        return Verdict(problem="no evidence sentence backs its answer")
+    if _same_script(answer, backed) and not set(tokenize(answer)) & set(tokenize(" ".join(s.text for s in backed))):
+        return Verdict(problem="its answer shares no word with the sentences it cites")
+    return _shown(backed, hits)
 
 
-def render(checked: list[CheckedSentence]) -> str:
-    """The answer text again, each sentence followed by its (repaired) markers."""
-    return " ".join(s.text + "".join(f" [{n}]" for n in s.cited) for s in checked)
+def contains(sentence: str, quote: str) -> bool:
+    """Whether ``quote`` (with at least one content word) is in ``sentence``, word for word."""
+    if not tokenize(quote):
+        return False
+    return f" {_words(quote)} " in f" {_words(sentence)} "
 
 
-def cite(
-    raw: str, hits: list[Hit], evidence: Evidence, order: list[int], encoder: Encoder, threshold: float
-) -> tuple[str, list[Citation]]:
-    """The checked answer text, renumbered [1]..[m] in order of first citation, and its citations."""
-    checked = check_answer(raw, evidence, order, encoder, threshold)
-    renumber: dict[int, int] = {}
+def _words(text: str) -> str:
+    return " ".join(_WORD.findall(normalize(text)))
+
+
+_WORD = re.compile(r"\w+")
+
+
+def _similar(
+    answer: str,
+    named: list[Sentence],
+    chosen: list[Sentence],
+    query: Query,
+    encoder: Encoder,
+    support: Callable[[bool], float],
+) -> list[Sentence]:
+    """The named sentences close enough to "question + answer", or else the closest evidence sentence if it is."""
+    claim = encoder.encode_passages([f"{query.text} {answer}"])[0]
+    sims = np.array([float(claim @ s.vector) for s in chosen])
+    threshold = support(is_arabic_script(answer))
+    backed = [s for s in named if sims[chosen.index(s)] >= threshold]
+    if not backed and sims.max() >= threshold:
+        backed = [chosen[int(np.argmax(sims))]]  # the model pointed at the wrong sentence: point at the right one
+    return backed
+
+
+def _same_script(answer: str, sentences: list[Sentence]) -> bool:
+    return all(is_arabic_script(s.text) == is_arabic_script(answer) for s in sentences)
+
+
+def _shown(backed: list[Sentence], hits: list[Hit]) -> Verdict:
+    """What follows the short answer: its [n], then each backing sentence quoted with its passage's number."""
+    numbers: dict[int, int] = {}
     citations: list[Citation] = []
-    for s in checked:
-        for n in s.cited:
-            if n not in renumber:
-                renumber[n] = len(renumber) + 1
-                hit = hits[order[n - 1]]
-                quote = _quote(hit, s.best_quote if s.best_quote and s.best_quote[0] == n else None)
-                citations.append(Citation(renumber[n], hit, *quote, supported=s.supported))
-    return render([replace(s, cited=tuple(renumber[n] for n in s.cited)) for s in checked]), citations
-
-
-def _quote(hit: Hit, unit: tuple[int, int, int] | None) -> tuple[str, int, int]:
-    if unit is None:
-        return "", 0, 0
-    _, start, end = unit
-    return hit.text[start - hit.start : end - hit.start], start, end
+    for s in sorted(backed, key=lambda s: (s.hit_index, s.start)):
+        if s.hit_index not in numbers:
+            numbers[s.hit_index] = len(numbers) + 1
+            citations.append(Citation(numbers[s.hit_index], hits[s.hit_index], s.text, s.start, s.end))
+    first = numbers[backed[0].hit_index]
+    quotes = "".join(
+        f"\n«{s.text}» [{numbers[s.hit_index]}]" for s in sorted(backed, key=lambda s: (s.hit_index, s.start))
+    )
+    return Verdict(text=f" [{first}]{quotes}", citations=citations)
 
 
 _DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")

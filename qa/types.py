@@ -125,10 +125,11 @@ class Answer:
 
 @dataclass(frozen=True)
 class Status:
-    """What the answerer is doing before the answer's first word: ``searching``, ``reading`` or ``writing``."""
+    """What the answerer does before the first word: ``searching``, ``reading``, ``queued``, ``writing``."""
 
     stage: str
     passages: int = 0  # how many passages are being read
+    place: int = 0  # queued: how many answers are ahead in line for the language model
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +18,7 @@ from index.embeddings import Encoder
 from index.hybrid import HybridIndex, IndexConfig, open_index
 from index.ingest import ingest
 from index.loaders import load_paths
-from qa.engine import build_answerer
+from qa.engine import LLMConfig, build_answerer, build_generator
 from qa.generate import Generator
 from qa.retrieve import Mode
 from qa.service import Service
@@ -89,6 +89,15 @@ def service_for() -> Callable[..., Service]:
 def service(corpus: HybridIndex) -> Service:
     """The extractive service over the corpus."""
     return _service(corpus)
+
+
+@pytest.fixture(scope="session")
+def local_generator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Generator]:
+    """The real local model (Qwen2.5-Coder-1.5B, assembled from its installed parts), one thread, once per session."""
+    generator = build_generator(LLMConfig("local", timeout=180.0, threads=1), DataDir(tmp_path_factory.mktemp("llm")))
+    assert generator is not None
+    yield generator
+    generator.server = None
 
 
 @pytest.fixture

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+import re
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -47,8 +49,9 @@ class FakeOpenAIServer:
     """An OpenAI-compatible chat server on 127.0.0.1 that replies with canned texts, streaming.
 
     Stands in for a hosted model at the HTTP edge: the real ``ChatOpenAI`` client talks to it.
-    ``delay`` seconds pass before the first byte (to exercise timeouts); ``requests`` records
-    every request body.
+    A reply is a text, or a function of the last user message that returns one. ``delay``
+    seconds pass before the first byte (to exercise timeouts); ``requests`` records every
+    request body.
     """
 
     def __init__(self, replies: list[str], delay: float = 0.0):
@@ -70,6 +73,8 @@ class FakeOpenAIServer:
                 fake.requests.append(body)
                 time.sleep(delay)
                 reply = fake.replies.pop(0) if fake.replies else "..."
+                if callable(reply):  # a reply that depends on the prompt (e.g. which sentence is numbered what)
+                    reply = reply(body["messages"][-1]["content"])
                 self.send_response(200)
                 if not body.get("stream"):
                     payload = {
@@ -119,3 +124,14 @@ class FailingChatModel(FakeListChatModel):
     def _stream(self, *args: Any, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
         yield from super()._stream(*args, **kwargs)
         raise self.error
+
+
+def citing(words: str, answer: str, found: bool = True, quote: str | None = None) -> Callable[[str], str]:
+    """A reply naming the evidence sentence that contains ``words`` and copying ``quote`` (default: ``words``)."""
+
+    def reply(prompt: str) -> str:
+        numbers = [int(n) for n, text in re.findall(r"^\[(\d+)\][^\n]*?(.*)$", prompt, re.M) if words in text]
+        fields = {"found": found, "evidence": numbers[:1], "quote": words if quote is None else quote, "answer": answer}
+        return json.dumps(fields, ensure_ascii=False)
+
+    return reply

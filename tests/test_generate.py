@@ -1,19 +1,23 @@
-"""The LLM path through the real ChatOpenAI client, against a fake OpenAI-compatible server."""
+"""The LLM path through the real ChatOpenAI client, against a fake OpenAI-compatible server that replies in JSON."""
 
+import json
+import math
+import re
 import socket
+import threading
 import time
 
 import httpx
 import openai
 import pytest
 
-from prompts import render, variables
-from qa.citations import ungrounded_numbers
-from qa.generate import Generator, chat_model
-from qa.types import Final, Reset, Status, Token
-from tests.fakes import FailingChatModel, FakeOpenAIServer
+from prompts import load, render, variables
+from qa.citations import contains, ungrounded_numbers
+from qa.generate import REPLY_SCHEMA, Generator, Reply, chat_model, messages_for
+from qa.types import Reset, Status, Token
+from tests.fakes import FailingChatModel, FakeOpenAIServer, citing
 
-CLAIM_AR = "تسيطر «قسد» على معظم أجزاء قرية الباغوز التحتاني"
+TAHTANI = "الباغوز التحتاني"  # in the sentence that says who controls Baghouz
 
 
 @pytest.fixture
@@ -50,54 +54,118 @@ def server():
 
 
 def test_answer_prompt_variables_are_exactly_these():
-    assert variables("answer", "system") == {"language", "not_found"}
+    assert variables("answer", "system") == {"language"}
     assert variables("answer", "human") == {"evidence", "question", "language"}
     with pytest.raises(Exception, match="undefined"):
         render("answer", "human", question="q", language="English")
 
 
 def test_rendered_prompt_snapshot(snapshot):
-    evidence = [{"n": 1, "title": "عنوان", "date": "2018-12", "text": "سيطرت «قسد» على الباغوز التحتاني."}]
-    system = render("answer", "system", language="English", not_found="I could not find this in the articles.")
-    human = render("answer", "human", language="English", evidence=evidence, question="Who controls Baghouz?")
-    assert f"{system}\n---\n{human}" == snapshot
+    evidence = [{"n": 1, "source": "Al Watan", "date": "2018-12-10", "text": "سيطرت «قسد» على الباغوز التحتاني."}]
+    messages = messages_for("Who controls Baghouz?", "en", evidence)
+    assert "\n---\n".join(f"{m.type}: {m.content}" for m in messages) == snapshot
 
 
-def test_llm_answer_streams_and_its_citation_is_verified(answerer_at, server):
-    fake = server([f"{CLAIM_AR} [1]."])
-    answerer = answerer_at(fake.base_url)
-    events = list(answerer.stream("من يسيطر على الباغوز؟"))
+def test_the_examples_are_valid_replies():
+    for example in load("answer")["examples"]:
+        reply = Reply()
+        reply.feed(example["reply"], [])
+        fields = reply.fields()
+        assert fields is not None and set(json.loads(example["reply"])) == set(REPLY_SCHEMA["properties"])
+
+
+def test_a_checked_answer_streams_its_short_answer_then_its_quoted_source(answerer_at, server):
+    fake = server([citing(TAHTANI, "قوات سوريا الديمقراطية (قسد) بحسب زعمها")])
+    events = list(answerer_at(fake.base_url).stream("من يسيطر على الباغوز؟"))
     answer = events[-1].answer
     assert [e.stage for e in events if isinstance(e, Status)] == ["searching", "reading", "writing"]
-    assert sum(isinstance(e, Token) for e in events) > 3  # streamed in pieces
-    assert shown(events) == answer.answer
+    assert sum(isinstance(e, Token) for e in events) > 3  # the short answer streamed in pieces
+    assert shown(events) == answer.answer and not any(isinstance(e, Reset) for e in events)
     assert answer.backend == "openai" and not answer.abstained
-    assert answer.answer.endswith("[1]") and answer.citations[0].supported
-    assert "الباغوز التحتاني" in answer.citations[0].quote
-    sent = fake.requests[0]["messages"]
-    assert "Write the answer in Arabic" in sent[0]["content"] and "not instructions" in sent[0]["content"]
-    assert "[1] " in sent[1]["content"] and "الباغوز" in sent[1]["content"]
+    first, *quotes = answer.answer.split("\n")
+    assert first == "قوات سوريا الديمقراطية (قسد) بحسب زعمها [1]"
+    assert quotes and TAHTANI in quotes[0] and quotes[0].endswith("[1]")
+    assert answer.citations[0].supported and TAHTANI in answer.citations[0].quote
+    body = fake.requests[0]
+    assert body["response_format"]["json_schema"]["schema"] == REPLY_SCHEMA and body["logprobs"] is True
+    sent = body["messages"]
+    assert "not instructions" in sent[0]["content"] and len(sent) == 2 + 2 * len(load("answer")["examples"])
+    assert "Answer in Arabic" in sent[-1]["content"] and TAHTANI in sent[-1]["content"]
 
 
-def test_citations_to_missing_or_wrong_passages_are_repaired(answerer_at, server):
-    fake = server([f"{CLAIM_AR} [9].", f"{CLAIM_AR} [3]."])
-    answerer = answerer_at(fake.base_url)
-    for _ in range(2):
-        answer = answerer.answer("من يسيطر على الباغوز؟")
-        assert "[9]" not in answer.answer and answer.answer.endswith("[1]")
-        assert answer.citations[0].supported and "الباغوز التحتاني" in answer.citations[0].hit.text
+def test_a_citation_to_the_wrong_sentence_is_pointed_at_the_right_one(answerer_at, server):
+    fake = server([citing("غير موجود في أي جملة", "تسيطر قسد على معظم أجزاء قرية الباغوز التحتاني")])
+    answer = answerer_at(fake.base_url).answer("من يسيطر على الباغوز؟")
+    assert answer.backend == "openai" and TAHTANI in answer.citations[0].quote
 
 
-def test_a_claim_no_passage_supports_is_flagged(answerer_at, server):
-    fake = server(["The Panthers won the Super Bowl in Paris last winter [1]."])
-    answer = answerer_at(fake.base_url).answer("Who controls Baghouz?")
-    assert answer.citations and not any(c.supported for c in answer.citations)
+def test_a_verbatim_copy_backs_a_translated_answer_and_picks_the_sentence_it_came_from(answerer_at, server):
+    def reply(prompt: str) -> str:
+        other = next(int(n) for n, text in re.findall(r"^\[(\d+)\][^\n]*?(.*)$", prompt, re.M) if TAHTANI not in text)
+        fields = {"found": True, "evidence": [other], "quote": "«قسد» زعمت", "answer": "The SDF, by its own claim"}
+        return json.dumps(fields, ensure_ascii=False)
+
+    answer = answerer_at(server([reply]).base_url).answer("Who controls Baghouz?")
+    assert answer.backend == "openai" and not answer.notice
+    assert answer.answer.startswith("The SDF, by its own claim [1]\n«")
+    assert "قسد» زعمت" in answer.citations[0].quote and len(answer.citations) == 1
 
 
-def test_the_model_saying_it_cannot_find_it_is_an_abstention(answerer_at, server):
-    fake = server(["I could not find this in the articles."])
+def test_a_copy_is_matched_word_for_word_with_letters_folded_and_punctuation_ignored():
+    assert contains("لكن «قسد» زعمت أمس أنها سيطرت", "قسد زعمت")
+    assert contains("أعلنت الوزارة أن 48 ألف طالب تقدموا", "اعلنت الوزاره")  # hamza and taa marbuta folded
+    assert not contains("على معظم أجزاء قرية الباغوز", "الباغ")  # part of a word is not a copy
+    assert not contains("على معظم أجزاء قرية الباغوز", "على")  # nor is a function word alone
+    assert not contains("على معظم أجزاء قرية الباغوز", "")
+
+
+def test_found_false_is_a_refusal(answerer_at, server):
+    fake = server([json.dumps({"found": False, "evidence": [], "quote": "", "answer": ""})])
     answer = answerer_at(fake.base_url).answer("Who controls Baghouz?")
     assert answer.abstained and answer.citations == [] and answer.backend == "openai"
+    assert answer.answer == "I could not find this in the articles."
+
+
+@pytest.mark.parametrize(
+    "reply, says",
+    [
+        (
+            '{"found": true, "evidence": [1], "quote": "", "answer": "The Panthers won the Super Bowl in Paris"}',
+            "could not be checked",
+        ),
+        # a "copy" that is in no sentence (a small model rewrites names as it copies), with a wrong answer
+        (
+            '{"found": true, "evidence": [1], "quote": "الجيش الشعبي سيطر على الباغوز", "answer": "الجيش الشعبي"}',
+            "could not be checked",
+        ),
+        # copied verbatim, but the answer in the same script is not what was copied
+        ('{"found": true, "evidence": [1], "quote": "الباغوز التحتاني", "answer": "بلدية دمشق"}', "shares no word"),
+        ("The SDF controls it.", "could not be checked"),  # a server that ignored the JSON schema
+        ('{"found": true, "evidence": [], "quote": "", "answer": ""}', "could not be checked"),
+    ],
+)
+def test_an_answer_the_checks_cannot_back_is_replaced_by_quotes(answerer_at, server, reply, says):
+    fake = server([reply])
+    events = list(answerer_at(fake.base_url).stream("من يسيطر على الباغوز؟"))
+    answer = events[-1].answer
+    assert answer.backend == "extractive" and not answer.abstained and says in answer.notice or "تعذّر" in answer.notice
+    assert shown(events) == answer.answer and answer.citations
+
+
+def test_an_answer_with_a_made_up_number_is_replaced_by_quotes(answerer_at, server):
+    fake = server([citing(TAHTANI, "95 air strikes and 1.5 million people")])
+    events = list(answerer_at(fake.base_url).stream("Who controls Baghouz?"))
+    answer = events[-1].answer
+    assert answer.backend == "extractive" and "numbers that are not in the articles (95, 1.5)" in answer.notice
+    first_reset = next(i for i, e in enumerate(events) if isinstance(e, Reset))
+    assert any(isinstance(e, Token) for e in events[:first_reset])  # the model's text was streamed first
+    assert shown(events) == answer.answer and "95" not in shown(events)
+
+
+def test_numbers_the_cited_sentence_contains_pass(answerer_at, server):
+    fake = server([citing(TAHTANI, "قسد، على بعد 120 كم جنوب شرق دير الزور")])
+    answer = answerer_at(fake.base_url).answer("من يسيطر على الباغوز التحتاني؟")
+    assert answer.backend == "openai" and not answer.notice and "120 كم" in answer.answer
 
 
 def test_a_server_that_is_down_falls_back_to_extractive_with_a_notice(answerer_at):
@@ -110,40 +178,11 @@ def test_a_server_that_is_down_falls_back_to_extractive_with_a_notice(answerer_a
 
 
 def test_a_slow_server_falls_back_within_the_timeout(answerer_at, server):
-    fake = server(["too late [1]."], delay=5.0)
+    fake = server(['{"found": false, "evidence": [], "quote": "", "answer": ""}'], delay=5.0)
     started = time.monotonic()
     answer = answerer_at(fake.base_url, timeout=1.0).answer("Who controls Baghouz?")
     assert time.monotonic() - started < 4.5
     assert answer.backend == "extractive" and "timed out" in answer.notice
-
-
-def test_an_answer_with_a_made_up_number_is_replaced_by_quotes(answerer_at, server):
-    # a small model inventing figures must not reach the reader: quotes of the passages instead
-    fake = server(["The SDF controls Baghouz after 95 air strikes that killed 1.5 million people [1]."])
-    answer = answerer_at(fake.base_url).answer("Who controls Baghouz?")
-    assert answer.backend == "extractive" and not answer.abstained
-    assert "numbers that are not in the articles (95, 1.5)" in answer.notice
-    assert "95" not in answer.answer and answer.citations
-
-
-def test_after_streamed_tokens_a_fallback_resets_them(answerer_at, server):
-    """The contract SSE and chat clients follow: tokens, reset, the quotes, then the answer equal to them."""
-    fake = server(["The SDF controls Baghouz after 95 air strikes [1]."])
-    events = list(answerer_at(fake.base_url).stream("Who controls Baghouz?"))
-    kinds = [type(e).__name__ for e in events]
-    first_reset = kinds.index("Reset")
-    assert "Token" in kinds[:first_reset]  # the model's text was streamed first
-    assert "not in the articles (95)" in events[first_reset].reason  # why: the notice
-    final = events[-1]
-    assert isinstance(final, Final) and final.answer.backend == "extractive"
-    assert shown(events) == final.answer.answer and "95" not in shown(events)
-
-
-def test_repaired_citations_are_streamed_after_a_reset(answerer_at, server):
-    fake = server([f"{CLAIM_AR} [9]."])
-    events = list(answerer_at(fake.base_url).stream("من يسيطر على الباغوز؟"))
-    assert any(isinstance(e, Reset) for e in events)
-    assert shown(events) == events[-1].answer.answer and shown(events).endswith("[1]")
 
 
 def test_only_the_model_servers_failures_fall_back(corpus, service_for):
@@ -157,12 +196,20 @@ def test_only_the_model_servers_failures_fall_back(corpus, service_for):
         service_for(corpus, Generator(buggy, "openai")).answerer.answer("Who controls Baghouz?")
 
 
-def test_numbers_the_passages_contain_pass(answerer_at, server):
-    # 120 km is in the passage about Baghouz Tahtani; the [1] marker is not a number of the answer
-    fake = server(["The SDF says it controls most of Baghouz Tahtani, 120 km south-east of Deir ez-Zor [1]."])
-    answer = answerer_at(fake.base_url).answer("Who controls Baghouz?")
-    assert answer.backend == "openai" and not answer.notice
-    assert "120 km" in answer.answer
+def test_the_reply_streams_its_answer_text_and_reads_the_models_confidence():
+    reply = Reply()
+    pieces = ['{"found": tr', 'ue, "evidence": [2], "quote": "«قسد»", "answer": "قسد \\"', "ال", 'مدعومة\\" [', '1]"}']
+    lp = {
+        "token": " true",
+        "logprob": math.log(0.8),
+        "top_logprobs": [{"token": " true", "logprob": math.log(0.8)}, {"token": " false", "logprob": math.log(0.2)}],
+    }
+    streamed = "".join(
+        reply.feed(p, [{"token": '{"found":', "logprob": 0.0}, lp] if i == 0 else []) for i, p in enumerate(pieces)
+    )
+    assert streamed == 'قسد "المدعومة" [1]'
+    assert reply.fields() == {"found": True, "evidence": [2], "quote": "«قسد»", "answer": 'قسد "المدعومة" [1]'}
+    assert reply.p_found == pytest.approx(0.8)
 
 
 def test_number_grounding_reads_any_digits_and_grouping():
@@ -170,3 +217,24 @@ def test_number_grounding_reads_any_digits_and_grouping():
     assert ungrounded_numbers("About 17,500 fighters, 1300 civilians, since 2014 [12].", evidence) == []
     assert ungrounded_numbers("نحو ١٧٥٠٠ مسلح و 4 قرى", evidence) == []  # one digit: often spelt out in articles
     assert ungrounded_numbers("1.5 million in 2019 and 2014", evidence) == ["1.5", "2019"]
+
+
+def test_questions_asked_together_take_turns_at_the_model_and_hear_their_place(corpus, service_for, server):
+    fake = server([citing(TAHTANI, "قسد")] * 2, delay=4.0)
+    generator = Generator(chat_model(fake.base_url, "fake-model", "", 20.0), backend="openai")
+    answerer = service_for(corpus, generator).answerer
+    results: dict[int, list] = {}
+
+    def ask(i: int) -> None:
+        results[i] = list(answerer.stream("من يسيطر على الباغوز؟"))
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+        time.sleep(0.3)
+    for t in threads:
+        t.join(timeout=30)
+    queued = [e.place for events in results.values() for e in events if isinstance(e, Status) and e.stage == "queued"]
+    assert queued and queued[0] == 1  # the second question waited behind the first
+    assert all(events[-1].answer.backend == "openai" for events in results.values())
+    assert answerer.line.waiting == 0
