@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import tempfile
+import threading
 from typing import Any
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -24,6 +26,7 @@ from web import WebConfig  # noqa: E402
 from web.api import create_api  # noqa: E402
 from web.chat import build_ui, head, static  # noqa: E402
 from web.guards import TOKEN_HEADER, Access, Buckets, Guard, Policy, SecurityHeaders, default_hosts, routes  # noqa: E402
+from web.starting import Starting  # noqa: E402
 
 logger = logging.getLogger("sanad")
 
@@ -85,21 +88,59 @@ def uvicorn_config(app: Any, web: WebConfig) -> uvicorn.Config:
         forwarded_allow_ips=",".join(web.trusted_proxies) or "",
         server_header=False,
         timeout_keep_alive=30,
+        timeout_graceful_shutdown=10,  # open streams (the pages' heartbeats) must not hold a stop forever
     )
 
 
 def serve(settings: Any) -> None:
-    """Build everything and serve until interrupted."""
+    """Listen at once (a "getting ready" page), build everything, then serve the app until interrupted.
+
+    One listening socket serves both: the start-up page's server hands it over to the app's, so
+    a browser never meets a refused connection, only a page that says what is being done.
+    """
     from qa.engine import build_service
 
     web = settings.web()
-    app = create_app(build_service(settings.service(), watch=True), web)
     hosts = web.allowed_hosts or default_hosts(web.host)
+    sock = listen(web.host, web.port)
+    starting = Starting(hosts)
+    early = uvicorn.Server(uvicorn_config(starting, web))
+    thread = threading.Thread(target=early.run, kwargs={"sockets": [sock.dup()]}, daemon=True)
+    thread.start()
+    logger.info("Sanad is starting on http://%s:%d; /readyz says when it is ready", web.host, web.port)
+    shown = ""
+
+    def progress(phase: str) -> None:
+        nonlocal shown
+        starting.set_phase(phase)
+        if phase.split(" (")[0] != shown:  # one console line per phase, not per article
+            shown = phase.split(" (")[0]
+            logger.info("Getting ready: %s", phase)
+
+    try:
+        app = create_app(build_service(settings.service(), watch=True, progress=progress), web)
+    finally:
+        early.should_exit = True
+        thread.join()
     logger.info("Sanad on http://%s:%d (chat /, embed /embed/, API /docs)", web.host, web.port)
     logger.info("Answering requests for host names %s (SANAD_ALLOWED_HOSTS)", ", ".join(hosts))
     if not web.embed_origins:
-        logger.info("No other site may frame the embed: list wiki origins in SANAD_EMBED_ORIGINS")
-    uvicorn.Server(uvicorn_config(app, web)).run()
+        logger.info(
+            "No other site may frame the chat: to embed /embed/ in a wiki, list the wiki's origin "
+            "(e.g. https://wiki.example.org) in SANAD_EMBED_ORIGINS"
+        )
+    uvicorn.Server(uvicorn_config(app, web)).run(sockets=[sock])
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on ``host``:``port`` (IPv4 or IPv6), as uvicorn would open it."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
 
 
 def main() -> None:

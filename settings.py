@@ -83,6 +83,13 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(
         60.0, gt=0, le=600, description="Seconds to wait for the model before answering extractively instead."
     )
+    llm_wait: float = Field(
+        30.0,
+        ge=0,
+        le=600,
+        description="Seconds a question may wait for the local model while it answers others; past it, the answer "
+        "quotes the articles, with a notice.",
+    )
     llm_threads: int = Field(
         2,
         ge=1,
@@ -170,6 +177,7 @@ class Settings(BaseSettings):
             self.llm_api_key.get_secret_value() if self.llm_api_key else "",
             self.llm_timeout,
             self.llm_threads,
+            self.llm_wait,
         )
 
     def service(self, llm: str | None = None, top_k: int | None = None, demo: bool = True) -> ServiceConfig:

@@ -70,6 +70,19 @@ class HybridIndex:
         if self.lexical is not None:
             self.lexical.delete(list(passage_ids))
 
+    def delete_article(self, article_id: str) -> int:
+        """Remove one article's passages from both legs; how many there were."""
+        ids = [r.id for r in self.dense.article(article_id)]
+        if ids:
+            revision = self.begin_change()
+            try:
+                self.delete(ids)
+            except BaseException:
+                self.abandon_change()
+                raise
+            self.end_change(revision)
+        return len(ids)
+
     def begin_change(self) -> str:
         """Announce a change: a new revision, stamped before any write so readers notice a crash."""
         self._writing = uuid.uuid4().hex

@@ -9,7 +9,7 @@ Embedding runs in the calling thread while a writer thread stores the previous b
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -47,8 +47,12 @@ def ingest(
     index: HybridIndex,
     chunking: Chunking | None = None,
     progress: bool = False,
+    on_passages: Callable[[int, int], None] | None = None,
 ) -> IngestReport:
     """Store every article of ``items``; rejections are passed through into the report.
+
+    ``progress`` shows a bar on the console; ``on_passages(embedded, planned)`` is told the same
+    counts after every embedding batch (the start-up page's progress).
 
     ``items`` is read as a stream, a batch of articles at a time: a large (or decompressing)
     input is never held in memory whole.
@@ -67,7 +71,7 @@ def ingest(
                 revision = revision or index.begin_change()
                 bar.total += len(work.passages)
                 bar.refresh()
-                _write(work, index, report, chunking.embed_titles, bar)
+                _write(work, index, report, chunking.embed_titles, bar, on_passages)
     except BaseException:
         if revision:
             index.abandon_change()
@@ -152,7 +156,14 @@ def embedding_text(passage: Passage, with_title: bool) -> str:
     return f"{title}\n{passage.text}" if with_title and title else passage.text
 
 
-def _write(work: _Work, index: HybridIndex, report: IngestReport, with_title: bool, bar: tqdm) -> None:
+def _write(
+    work: _Work,
+    index: HybridIndex,
+    report: IngestReport,
+    with_title: bool,
+    bar: tqdm,
+    on_passages: Callable[[int, int], None] | None = None,
+) -> None:
     remaining: dict[str, int] = {}
     for p in work.passages:
         remaining[p.article.id] = remaining.get(p.article.id, 0) + 1
@@ -173,6 +184,8 @@ def _write(work: _Work, index: HybridIndex, report: IngestReport, with_title: bo
             report.passages_deleted += len(stale)
             report.passages_written += len(batch)
             bar.update(len(batch))
+            if on_passages is not None:
+                on_passages(bar.n, int(bar.total))
         if pending is not None:
             pending.result()
     # Updated articles with no new passages to write (only passages removed) end here.

@@ -172,6 +172,15 @@ class DenseStore:
                 return
             offset += _PAGE
 
+    def article(self, article_id: str) -> list[PassageRecord]:
+        """The passages of one article, in the order of the text."""
+        page = _call(self._collection.get, where={"article_id": article_id}, include=["documents", "metadatas"])
+        records = [
+            PassageRecord.from_metadata(pid, text or "", dict(meta or {}))
+            for pid, text, meta in zip(page["ids"], page["documents"] or [], page["metadatas"] or [])
+        ]
+        return sorted(records, key=lambda r: r.start)
+
     def stored_articles(self, article_ids: Sequence[str]) -> dict[str, StoredArticle]:
         """Content hash and passage ids of each of ``article_ids`` that the store holds."""
         found: dict[str, tuple[set[str], set[str]]] = {}

@@ -7,6 +7,7 @@ the tests use; ``settings.py`` turns environment variables into the configs belo
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from qa.answer import AnswerConfig, Answerer
 from qa.calibration import calibration_for
 from qa.errors import ModelUnavailable
 from qa.generate import Generator, chat_model
+from qa.line import ModelLine
 from qa.retrieve import Mode, Retriever
 from qa.service import Service
 
@@ -37,6 +39,7 @@ class LLMConfig:
     api_key: str = ""
     timeout: float = 60.0
     threads: int = 2
+    wait: float = 30.0  # seconds a question may wait for the model before it is answered by quoting
 
 
 @dataclass(frozen=True)
@@ -52,35 +55,53 @@ class ServiceConfig:
     demo_articles: Path | None = None  # ingested when the index is empty
 
 
-def build_service(config: ServiceConfig, *, watch: bool = False, encoder: Encoder | None = None) -> Service:
+def build_service(
+    config: ServiceConfig,
+    *,
+    watch: bool = False,
+    encoder: Encoder | None = None,
+    progress: Callable[[str], None] = lambda phase: None,
+) -> Service:
     """Open the index (building the demo index on first start) and the answer writer.
 
     ``watch``: follow other processes' writes in the background (a server); ``encoder``: reuse a
-    loaded embedding model (tests, benches).
+    loaded embedding model (tests, benches); ``progress``: told each phase of the start-up.
     """
+    progress("loading the embedding model (on a first start: converting it, about a minute)")
     index = open_index(config.data, config.index, encoder)
     if config.demo_articles is not None:
-        report = ensure_demo_index(index, config.demo_articles, config.chunking)
+        report = ensure_demo_index(index, config.demo_articles, config.chunking, progress)
         if report is not None:
             logger.info("Demo index built: %d articles, %d passages", report.added, report.passages_written)
     if watch:
         if index.lexical is not None:
             index.lexical.warm()  # the first question should not pay for building BM25
         index.watch()
-    generator = build_generator(config.llm, config.data)
-    return Service(build_answerer(index, config.retrieval, config.top_k, generator), index, config.chunking)
+    if config.llm.backend != "extractive":
+        progress("starting the language model")
+    generator = build_generator(config.llm, config.data, steady=watch)
+    answerer = build_answerer(index, config.retrieval, config.top_k, generator, ModelLine(config.llm.wait))
+    return Service(answerer, index, config.chunking)
 
 
 def build_answerer(
-    index: HybridIndex, retrieval: Mode = "hybrid", top_k: int = 5, generator: Generator | None = None
+    index: HybridIndex,
+    retrieval: Mode = "hybrid",
+    top_k: int = 5,
+    generator: Generator | None = None,
+    line: ModelLine | None = None,
 ) -> Answerer:
     """The answerer over ``index``: the given retrieval, the model's calibration, and ``generator`` to write."""
     retriever = Retriever(index.dense, index.lexical, mode=retrieval, encoder=index.encoder)
-    return Answerer(index.encoder, retriever, calibration_for(index.encoder), AnswerConfig(k=top_k), generator)
+    config = AnswerConfig(k=top_k)
+    return Answerer(index.encoder, retriever, calibration_for(index.encoder), config, generator, line)
 
 
-def build_generator(config: LLMConfig, data: DataDir) -> Generator | None:
-    """The LLM for ``config.backend`` ('auto', 'local', 'openai'), or None for extractive answers."""
+def build_generator(config: LLMConfig, data: DataDir, steady: bool = False) -> Generator | None:
+    """The LLM for ``config.backend`` ('auto', 'local', 'openai'), or None for extractive answers.
+
+    ``steady``: for the local model, also start it on one thread, to write while the machine is busy.
+    """
     backend = config.backend
     if backend == "auto":
         backend = "local" if local_llm.is_available(data.models) else "extractive"
@@ -92,16 +113,30 @@ def build_generator(config: LLMConfig, data: DataDir) -> Generator | None:
         base_url = config.base_url or "https://api.openai.com/v1"
         return Generator(chat_model(base_url, config.model, config.api_key, config.timeout), "openai")
     if backend == "local":
-        server = local_llm.LocalServer(local_llm.ensure_gguf(data.models), threads=config.threads)
+        gguf = local_llm.ensure_gguf(data.models)
+        server = local_llm.LocalServer(gguf, threads=config.threads)
         generator = Generator(chat_model(server.base_url, server.model, "", config.timeout), "local")
         generator.server = server  # keep the in-process server alive as long as the generator
+        if steady and config.threads > 1:  # the weights are memory-mapped: a second server costs its cache only
+            generator.steady_server = local_llm.LocalServer(gguf, threads=1)
+            generator.steady = chat_model(generator.steady_server.base_url, server.model, "", config.timeout)
         return generator
     raise ModelUnavailable(f"Unknown LLM back end {backend!r}: use auto, extractive, local or openai.")
 
 
-def ensure_demo_index(index: HybridIndex, demo_dir: Path, chunking: Chunking | None = None) -> IngestReport | None:
+def ensure_demo_index(
+    index: HybridIndex,
+    demo_dir: Path,
+    chunking: Chunking | None = None,
+    progress: Callable[[str], None] = lambda phase: None,
+) -> IngestReport | None:
     """Ingest the demo articles when the index is empty (first start); None when it was not."""
     if index.count() > 0 or not demo_dir.is_dir():
         return None
     logger.info("Empty index: ingesting the demo articles from %s", demo_dir)
-    return ingest(load_paths([demo_dir]), index, chunking)
+    progress("indexing the demo articles")
+
+    def embedded(done: int, planned: int) -> None:
+        progress(f"indexing the demo articles ({done}/{planned} passages)")
+
+    return ingest(load_paths([demo_dir]), index, chunking, on_passages=embedded)

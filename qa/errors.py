@@ -25,6 +25,10 @@ class BadQuestion(BadRequest):
     """The question cannot be searched for; the message says why."""
 
 
+class NotFound(QAError):
+    """What was asked for (an article) is not in the index."""
+
+
 class NothingIndexed(QAError):
     """The index holds no passages yet."""
 
@@ -65,6 +69,8 @@ def classify(error: BaseException) -> Problem:
     text = str(error)
     if isinstance(error, BadRequest):
         return Problem(400, "bad_request", text)
+    if isinstance(error, NotFound):
+        return Problem(404, "not_found", text)
     if isinstance(error, NothingIndexed):
         return Problem(409, "nothing_indexed", text)
     if isinstance(error, ModelUnavailable):

@@ -16,13 +16,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from index.arabic import normalize
 from index.errors import StoreError
 from index.hybrid import HybridIndex
 from index.ingest import Chunking, ingest
 from index.loaders import article_from_record, load_paths
 from index.types import Article, IngestReport, Rejection, date_to_int
 from qa.answer import Answerer, Turn
-from qa.errors import BadRequest
+from qa.errors import BadRequest, NotFound
 from qa.types import Answer, Event, Final
 
 MAX_HISTORY_TURNS = 20
@@ -74,6 +75,9 @@ class Service:
     started: float = field(default_factory=time.time)
     _writing: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
+    def __post_init__(self) -> None:
+        self.answerer.line.watch(self._writing.locked)  # an ingestion is load: the model runs on one thread
+
     @property
     def backend(self) -> str:
         """Which back end writes answers: ``local``, ``openai`` or ``extractive``."""
@@ -95,16 +99,38 @@ class Service:
                 return event.answer
         raise AssertionError("the answer stream ended without a Final event")
 
-    def articles(self, limit: int = 100, offset: int = 0) -> dict[str, Any]:
-        """Index statistics and one page of the stored articles, newest first."""
+    def articles(self, limit: int = 100, offset: int = 0, search: str = "") -> dict[str, Any]:
+        """Index statistics and one page of the stored articles, newest first.
+
+        ``search``: only articles whose title, source or id contain it (letters folded as for
+        retrieval: case, Arabic diacritics and letter variants); ``total`` counts the matches.
+        """
         listing = self.index.articles()  # one pass over the index serves both
         listing.sort(key=lambda a: (a["date"], a["title"]), reverse=True)
+        stats = self.index.stats(listing)
+        if needle := normalize(search.strip()):
+            listing = [a for a in listing if needle in normalize(f"{a['title']} {a['source']} {a['article_id']}")]
+        return {"stats": stats, "total": len(listing), "offset": offset, "articles": listing[offset : offset + limit]}
+
+    def article(self, article_id: str) -> dict[str, Any]:
+        """One article's metadata and its passages in order; :class:`NotFound` when it is not indexed."""
+        passages = self.index.dense.article(article_id)
+        if not passages:
+            raise NotFound(f"No article with the id {article_id!r} is indexed.")
+        first = passages[0]
         return {
-            "stats": self.index.stats(listing),
-            "total": len(listing),
-            "offset": offset,
-            "articles": listing[offset : offset + limit],
+            "article_id": article_id,
+            **{k: getattr(first, k) for k in ("title", "source", "url", "date", "lang")},
+            "passages": [{"id": p.id, "start": p.start, "end": p.end, "text": p.text} for p in passages],
         }
+
+    def delete_article(self, article_id: str) -> int:
+        """Remove one article from the index; how many passages it had. :class:`NotFound` when it is not indexed."""
+        with self._writing:
+            removed = self.index.delete_article(article_id)
+        if not removed:
+            raise NotFound(f"No article with the id {article_id!r} is indexed.")
+        return removed
 
     def ingest_files(
         self, files: Iterable[tuple[str, bytes]], source: str = "", progress: bool = False

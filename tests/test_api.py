@@ -157,6 +157,40 @@ def test_articles_listing(http):
     assert http.get("/api/articles", headers=AUTH, params={"limit": 0}).status_code == 422
 
 
+def test_articles_search_read_and_delete(http, service):
+    admin = {"Authorization": f"Bearer {ADMIN}"}
+    records = [
+        {
+            "id": "del/me 1",
+            "title": "مؤتمر الطاقة في الرياض",
+            "text": "افتُتح مؤتمر الطاقة اليوم بحضور الوزراء.",
+            "source": "wire",
+        },
+        {"id": "keep-2", "title": "Harbour works", "text": "The harbour works start in May. They last a year."},
+    ]
+    assert http.post("/api/articles", json={"articles": records}, headers=admin).json()["added"] == 2
+    found = http.get("/api/articles", headers=AUTH, params={"q": "مؤتمر الطاقه"}).json()  # ة and ه fold together
+    assert found["total"] == 1 and found["articles"][0]["article_id"] == "del/me 1"
+    assert http.get("/api/articles", headers=AUTH, params={"q": "HARBOUR"}).json()["total"] == 1
+    article = http.get("/api/articles/del/me 1", headers=AUTH).json()
+    assert article["title"] == "مؤتمر الطاقة في الرياض" and article["source"] == "wire"
+    assert article["passages"][0]["text"].startswith("افتُتح") and article["passages"][0]["start"] == 0
+    assert http.delete("/api/articles/del/me 1", headers=AUTH).status_code == 401  # the ask token is not enough
+    assert http.delete("/api/articles/del/me 1").status_code == 401
+    r = http.delete("/api/articles/del/me 1", headers=admin)
+    assert r.status_code == 200 and r.json()["passages_deleted"] == 1
+    assert error_of(http.get("/api/articles/del/me 1", headers=AUTH))["code"] == "not_found"
+    assert http.delete("/api/articles/del/me 1", headers=admin).status_code == 404
+    assert http.get("/api/articles", headers=AUTH, params={"q": "مؤتمر"}).json()["total"] == 0
+    # gone from both legs: no question finds it, whether by words (BM25) or by meaning
+    assert not any(
+        "مؤتمر الطاقة" in c["text"]
+        for c in http.post("/api/ask", json={"question": "مؤتمر الطاقة في الرياض"}, headers=AUTH).json()["citations"]
+    )
+    assert service.index.lexical.count() == service.index.count()
+    assert http.delete("/api/articles/keep-2", headers=admin).status_code == 200
+
+
 def test_upload_needs_the_admin_token(http):
     records = {"articles": [{"title": "t", "text": "Some text."}]}
     assert http.post("/api/articles", json=records).status_code == 401

@@ -9,7 +9,7 @@ from web.render import Conversation, answer_html, citation_html
 
 
 def test_chat_streams_then_shows_the_answer_and_its_sources(service):
-    steps = list(chat(service, "Who controls Baghouz?", Conversation()))
+    steps = list(chat(service, False, "Who controls Baghouz?", Conversation()))
     box, messages, sources, conversation = steps[-1]
     assert steps[0][0] == "" and [m["role"] for m in messages] == ["user", "assistant"]
     answer = messages[-1]["content"]
@@ -20,15 +20,15 @@ def test_chat_streams_then_shows_the_answer_and_its_sources(service):
 
 
 def test_only_the_first_update_empties_the_question_box(service):
-    boxes = [step[0] for step in chat(service, "Who controls Baghouz?", Conversation())]
+    boxes = [step[0] for step in chat(service, False, "Who controls Baghouz?", Conversation())]
     # later updates leave the box alone, so a question typed while the answer streams stays
     assert boxes[0] == "" and all(not isinstance(b, str) for b in boxes[1:])
 
 
 def test_follow_up_reads_the_conversation(service):
     conversation = Conversation()
-    *_, (_, messages, sources, _) = chat(service, "Who controls Baghouz?", conversation)
-    *_, (_, messages, sources, _) = chat(service, "And who shelled it?", conversation)
+    *_, (_, messages, sources, _) = chat(service, False, "Who controls Baghouz?", conversation)
+    *_, (_, messages, sources, _) = chat(service, False, "And who shelled it?", conversation)
     assert len(messages) == 4 and len(conversation.turns) == 2
     assert 'href="#src-2-1"' in messages[-1]["content"] and 'id="src-2-1"' in sources and "قصف" in sources
     assert sources.index("And who shelled it?") < sources.index("Who controls Baghouz?")  # newest first
@@ -36,7 +36,7 @@ def test_follow_up_reads_the_conversation(service):
 
 def test_errors_are_readable_messages_and_keep_the_question(service):
     conversation = Conversation()
-    *_, (box, messages, _, _) = chat(service, "   ", conversation)
+    *_, (box, messages, _, _) = chat(service, False, "   ", conversation)
     assert not isinstance(box, str) and not conversation.turns  # the box is left as it was
     assert "sanad-error" in messages[-1]["content"] and "empty" in messages[-1]["content"]
     assert "Traceback" not in messages[-1]["content"]
@@ -44,7 +44,7 @@ def test_errors_are_readable_messages_and_keep_the_question(service):
 
 def test_a_long_question_is_refused_without_being_echoed(service):
     question = "why " * 5000
-    *_, (_, messages, _, conversation) = chat(service, question, Conversation())
+    *_, (_, messages, _, conversation) = chat(service, False, question, Conversation())
     assert len(messages) == 1 and "too long" in messages[0]["content"] and "why why" not in messages[0]["content"]
     assert not conversation.turns
 

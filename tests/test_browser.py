@@ -5,11 +5,18 @@ Set SCREENSHOTS_DIR to keep the screenshots (docs/screenshots/ in the README com
 
 import os
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Frame, Page, sync_playwright
 
+from qa.generate import Generator, chat_model
+from tests.fakes import FakeOpenAIServer, citing
+from tests.processes import free_port
 from tests.servers import serve_app, serve_folder
 from web import WebConfig
 
@@ -60,14 +67,19 @@ def shot(page: Page, tmp_path: Path, name: str) -> None:
         page.screenshot(path=Path(os.environ["SCREENSHOTS_DIR"]) / name, full_page=True)
 
 
-def ask(where: Page | Frame, question: str, answers_before: int) -> None:
-    """Type the question, send it, and wait until the answer is finished (its meta line shows)."""
+def ask(where: Page | Frame, question: str, answers_before: int, timeout: int = 90_000) -> None:
+    """Type the question, send it, and wait until the answer is finished."""
     where.locator("#question textarea").fill(question)
+    send(where, answers_before, timeout)
+
+
+def send(where: Page | Frame, answers_before: int, timeout: int = 90_000) -> None:
+    """Press Ask and wait until the answer is finished (its meta line shows)."""
     where.locator("#ask").click()
     where.wait_for_function(
         "n => [...document.querySelectorAll('#chat .sanad-meta')].filter(e => e.innerText.includes('·')).length > n",
         arg=answers_before,
-        timeout=90_000,
+        timeout=timeout,
     )
 
 
@@ -108,6 +120,36 @@ def test_chat_in_english_and_arabic(page, base, tmp_path):
     no_token_kept(page)
 
 
+def test_a_first_start_shows_what_it_is_doing_then_the_chat(page, data_dir, tmp_path):
+    """`python app.py` on an empty index: the port answers at once with the phase, then the chat."""
+    port = free_port()
+    env = {**os.environ, "SANAD_DATA_DIR": str(data_dir), "SANAD_LLM": "extractive", "SANAD_PORT": str(port)}
+    server = subprocess.Popen([sys.executable, "app.py"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:  # until the port opens: after the imports, before the model and the demo index
+            assert server.poll() is None and time.monotonic() < deadline, "the server did not open its port"
+            try:
+                ready = httpx.get(f"{base}/readyz", timeout=5)
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert ready.status_code == 503 and ready.json()["phase"]
+        page.goto(base)
+        assert "Getting ready:" in page.locator("#phase").inner_text()
+        shot(page, tmp_path, "starting.png")
+        page.wait_for_selector("#question textarea", timeout=300_000)  # the page reloaded itself into the chat
+        ask(page, "Who controls Baghouz?", 0)
+        assert httpx.get(f"{base}/readyz", timeout=5).json()["ready"] is True
+    finally:
+        server.terminate()
+        _, err = server.communicate(timeout=60)
+    log = err.decode()
+    assert "Getting ready: loading the embedding model" in log and "Getting ready: indexing the demo articles" in log
+    assert log.count("Getting ready: indexing") == 1  # one console line per phase, not one per batch
+
+
 def test_an_old_style_token_url_still_works_and_is_cleaned(page, base):
     page.goto(f"{base}/?token={TOKEN}")
     ask(page, "Who controls Baghouz?", 0)
@@ -136,6 +178,22 @@ def test_articles_tab_uploads_with_the_admin_token(page, base, tmp_path):
         "() => document.querySelector('#stats').innerText.includes('browser-upload')", timeout=30_000
     )
     assert page.locator("#stats").inner_text() != before
+    # the list: searched, clicked to read, deleted
+    search = page.locator("#article-search textarea, #article-search input").first
+    search.fill("jeddah FERRY")
+    search.press("Enter")
+    page.wait_for_function("() => document.querySelector('#articles-page').innerText.includes('1 matching')")
+    row = page.locator("#article-list [role=row][data-index='0']")
+    assert "The Jeddah ferry" in row.inner_text() and "browser-upload" in row.inner_text()
+    row.locator("[role=gridcell]").first.click()
+    view = page.locator("#article-view .sanad-article")
+    view.wait_for(timeout=30_000)
+    assert "twice a week" in view.inner_text() and "1 passage(s)" in view.inner_text()
+    shot(page, tmp_path, "articles.png")
+    view.locator("input[name=admin]").fill(ADMIN)
+    view.locator("button[type=submit]").click()
+    page.wait_for_function("() => document.querySelector('.sanad-delete-status').innerText.includes('Deleted')")
+    page.wait_for_function("() => document.querySelector('#articles-page').innerText.includes('0 matching')")
     assert not [u for u in page.requests if ADMIN in u]
 
 
@@ -156,12 +214,20 @@ def test_embed_in_a_wiki_iframe(page, base, wiki, tmp_path):
     assert message.evaluate("e => getComputedStyle(e.querySelector('div[dir=auto]')).direction") == "rtl"
     # compact: fits the 400 px frame without a sideways scroll bar
     assert frame.evaluate("document.scrollingElement.scrollWidth") <= 400
-    # the sources sit folded under the chat; a marker opens nothing new but flashes its source
-    frame.get_by_text("Sources · المصادر").click()
-    frame.wait_for_selector("#sources-compact .sanad-source", timeout=10_000)  # the accordion renders on opening
+    # the sources are footnotes of the answer; a marker opens nothing new but flashes its footnote
+    answer = frame.locator("#chat .sanad-footnotes").first
+    assert "الباغوز" in answer.inner_text()
     message.locator("a.cite").first.click()
-    frame.wait_for_selector("#sources-compact .sanad-source.flash", timeout=5_000)
+    frame.wait_for_selector("#chat .sanad-footnotes .sanad-source.flash", timeout=5_000)
     shot(page, tmp_path, "embed.png")
+    # nothing the user needs is cut off: the box, Ask, Stop and New conversation sit inside the 400×600 frame
+    for selector in ("#question textarea", "#ask", "#stop", "#clear"):
+        box = frame.locator(selector).bounding_box()
+        inside = page.locator("#sanad").bounding_box()
+        assert box and inside, selector
+        assert inside["x"] <= box["x"] and box["x"] + box["width"] <= inside["x"] + inside["width"] + 1, selector
+        assert inside["y"] <= box["y"] and box["y"] + box["height"] <= inside["y"] + inside["height"] + 1, selector
+    assert frame.evaluate("document.scrollingElement.scrollHeight") <= 600  # the page fits: no scrolling
     only_localhost(page)
     assert not [u for u in page.requests if TOKEN in u and "wiki" not in u and "page.html" not in u]
 
@@ -210,3 +276,85 @@ def test_article_html_is_shown_as_text_and_never_runs(page, base, service, tmp_p
     assert "<script>window.__xss=2</script>" in sources and "<img src=x" in sources  # shown as text
     page.locator("#sources .sanad-source").first.hover()
     assert page.evaluate("window.__xss") is None  # nothing ran
+
+
+# Issue #12's hard rule, with the default back end (the local model): the chat's example questions are
+# answered with a source that holds the answer, or quoted with a notice; questions the articles do not
+# answer are refused. Never an answer without a source.
+EXAMPLE_ANSWERS = {  # what a correct answer or its quoted source must contain
+    "Who controls Baghouz?": "قسد",
+    "من يسيطر على الباغوز؟": "قسد",
+    "And who shelled it?": "الحشد الشعبي",
+}
+UNANSWERABLE = [
+    "What is the population of Paris?",
+    "Who won the 2018 World Cup?",
+    "ما هو عدد سكان باريس؟",
+    "من فاز بكأس العالم لكرة القدم عام 2018؟",
+]
+REFUSALS = ("I could not find this in the articles.", "لم أجد إجابة عن هذا السؤال في المقالات.")
+
+
+@pytest.fixture(scope="module")
+def local_base(corpus, service_for, local_generator):
+    with serve_app(service_for(corpus, local_generator), WebConfig(api_token=TOKEN)) as url:
+        yield url
+
+
+def test_the_local_model_answers_the_examples_with_sources_and_refuses_the_rest(page, local_base, tmp_path):
+    page.goto(f"{local_base}/#token={TOKEN}")
+    for n, example in enumerate(EXAMPLE_ANSWERS):
+        page.locator("#examples button", has_text=example).click()  # the page's own example buttons
+        send(page, n, timeout=180_000)
+        answer = page.locator("#chat .sanad-msg").nth(2 * n + 1)
+        text = answer.inner_text()
+        assert not any(r in text for r in REFUSALS), (example, text)
+        assert answer.locator("a.cite").count() >= 1 and EXAMPLE_ANSWERS[example] in text, (example, text)
+    shot(page, tmp_path, "chat-local.png")
+    page.goto(f"{local_base}/#token={TOKEN}")  # a new conversation: no follow-up context
+    for n, question in enumerate(UNANSWERABLE):
+        ask(page, question, n, timeout=180_000)
+        text = page.locator("#chat .sanad-msg").nth(2 * n + 1).inner_text()
+        assert any(r in text for r in REFUSALS), (question, text)
+
+
+@pytest.fixture(scope="module")
+def slow_base(corpus, service_for):
+    """The app with a model server that takes 3 s per answer: time to type, queue and stop."""
+    fake = FakeOpenAIServer([citing("الباغوز التحتاني", "قسد")] * 20, delay=3.0)
+    generator = Generator(chat_model(fake.base_url, "fake-model", "", 30.0), backend="openai")
+    with serve_app(service_for(corpus, generator), WebConfig(api_token=TOKEN)) as url:
+        yield url
+    fake.close()
+
+
+FINISHED = "[...document.querySelectorAll('#chat .sanad-meta')].filter(e => e.innerText.includes('·')).length"
+
+
+def test_nothing_typed_or_sent_is_lost_while_an_answer_streams_and_stop_stops(page, slow_base, tmp_path):
+    page.goto(f"{slow_base}/#token={TOKEN}")
+    box = page.locator("#question textarea")
+    box.fill("من يسيطر على الباغوز؟")
+    page.locator("#ask").click()
+    status = page.locator("#chat .sanad-status").first
+    status.wait_for(timeout=10_000)  # what is being done, before the first word
+    assert any(s in status.inner_text() for s in ("searching", "reading", "writing"))
+    box.fill("Who controls Baghouz?")  # a second question while the first is pending
+    page.locator("#ask").click()
+    page.wait_for_function(
+        "() => document.querySelector('#chat').innerText.includes('waiting for the answer before it')", timeout=10_000
+    )
+    box.fill("a draft, still being typed")
+    page.wait_for_function(f"() => {FINISHED} >= 2", timeout=60_000)
+    assert box.input_value() == "a draft, still being typed"  # the answers streaming in did not wipe it
+    texts = page.locator("#chat .sanad-msg").all_inner_texts()
+    assert texts[0] == "من يسيطر على الباغوز؟" and texts[2] == "Who controls Baghouz?"  # both, in order
+    assert "قسد" in texts[1] and "قسد" in texts[3]
+    shot(page, tmp_path, "chat-queued.png")
+    box.fill("And who shelled it?")
+    page.locator("#ask").click()
+    page.locator("#chat .sanad-status").first.wait_for(timeout=10_000)
+    page.locator("#stop").click()
+    page.wait_for_function("() => document.querySelector('#chat').innerText.includes('Stopped.')", timeout=10_000)
+    ask(page, "من يسيطر على الباغوز؟", 2)  # and the chat goes on
+    assert page.evaluate(FINISHED) == 3

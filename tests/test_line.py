@@ -57,3 +57,21 @@ def test_busy_counts_other_questions_and_outside_work():
             assert line.busy()
         ingesting.set()
         assert line.busy()
+
+
+def test_a_line_that_would_outlast_the_budget_is_left_at_once():
+    line = ModelLine(budget=0.5)
+    first = line.join()
+    list(line.wait(first))
+    time.sleep(0.3)
+    line.leave(first)  # turns take about 0.3 s
+    serving, ahead = line.join(), line.join()
+    list(line.wait(serving))
+    late = line.join()
+    started = time.monotonic()
+    with pytest.raises(LineTooLong):
+        list(line.wait(late))  # 0.3 s left of the current turn + 0.3 s for the one ahead > 0.5 s
+    assert time.monotonic() - started < 0.2  # not after waiting out the budget
+    for ticket in (late, ahead, serving):
+        line.leave(ticket)
+    assert line.waiting == 0

@@ -2,8 +2,10 @@
 
     POST /api/ask          {question, history?, k?, filters?} -> the structured answer
     POST /api/ask/stream   the same as server-sent events: ``token`` events, then ``answer``
-    GET  /api/articles     index statistics and the stored articles
+    GET  /api/articles     index statistics and the stored articles (``q`` searches titles, sources, ids)
     POST /api/articles     ingest uploaded files or JSON records (admin token)
+    GET  /api/articles/ID  one article and its passages
+    DELETE /api/articles/ID  remove one article (admin token)
     GET  /healthz          the process is up
     GET  /readyz           the index and the embedding model answer (503 when not)
 
@@ -20,7 +22,7 @@ import logging
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Query, Request
+from fastapi import FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
@@ -129,10 +131,22 @@ def create_api(service: Service) -> FastAPI:
 
     @api.get("/api/articles", tags=["articles"])
     def list_articles(
-        limit: Annotated[int, Query(ge=1, le=1000)] = 100, offset: Annotated[int, Query(ge=0)] = 0
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        offset: Annotated[int, Query(ge=0)] = 0,
+        q: Annotated[str, Query(max_length=200, description="only titles, sources or ids containing this")] = "",
     ) -> dict[str, Any]:
         """Index statistics and the stored articles, newest first."""
-        return service.articles(limit, offset)
+        return service.articles(limit, offset, q)
+
+    @api.get("/api/articles/{article_id:path}", tags=["articles"])
+    def get_article(article_id: Annotated[str, Path(max_length=512)]) -> dict[str, Any]:
+        """One article's metadata and its passages, in order."""
+        return service.article(article_id)
+
+    @api.delete("/api/articles/{article_id:path}", tags=["articles"])
+    def delete_article(article_id: Annotated[str, Path(max_length=512)]) -> dict[str, Any]:
+        """Remove one article from the index (admin token)."""
+        return {"article_id": article_id, "passages_deleted": service.delete_article(article_id)}
 
     @api.post(
         "/api/articles",
@@ -195,7 +209,7 @@ def _events(stream: Iterator[Event]) -> Iterator[str]:
     try:
         for event in stream:
             if isinstance(event, Status):
-                yield _sse("status", {"stage": event.stage, "passages": event.passages})
+                yield _sse("status", {"stage": event.stage, "passages": event.passages, "place": event.place})
             elif isinstance(event, Token):
                 yield _sse("token", {"text": event.text})
             elif isinstance(event, Reset):

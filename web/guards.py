@@ -55,6 +55,8 @@ def routes(max_upload_bytes: int) -> list[Rule]:
         _rule("GET", r"/docs|/openapi\.json|/embed"),
         _rule("POST", r"/api/ask(/stream)?", "ask", question=True),
         _rule("GET", r"/api/articles", "ask"),
+        _rule("GET", r"/api/articles/.+", "ask"),
+        _rule("DELETE", r"/api/articles/.+", "admin"),
         _rule("POST", r"/api/articles", "admin", limit=max_upload_bytes),
     ]
     for mount in UI_MOUNTS:
@@ -139,10 +141,7 @@ class Policy:
 
     def host_allowed(self, host: str) -> bool:
         """Whether the Host header names this server."""
-        if "*" in self.allowed_hosts:
-            return True
-        name = host.rsplit(":", 1)[0] if not host.startswith("[") else host.split("]")[0] + "]"
-        return name.strip("[]").lower() in self.allowed_hosts
+        return host_allowed(host, self.allowed_hosts)
 
 
 class Guard:
@@ -277,6 +276,14 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+def host_allowed(host: str, allowed: tuple[str, ...]) -> bool:
+    """Whether the Host header ``host`` (name, optional port, IPv6 in brackets) is one of ``allowed``."""
+    if "*" in allowed:
+        return True
+    name = host.rsplit(":", 1)[0] if not host.startswith("[") else host.split("]")[0] + "]"
+    return name.strip("[]").lower() in allowed
 
 
 def default_hosts(bind: str) -> tuple[str, ...]:

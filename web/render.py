@@ -19,8 +19,11 @@ MARKER = re.compile(r"\[(\d{1,3})\]")
 STAGES = {
     "searching": "searching the articles… · أبحث في المقالات…",
     "reading": "reading {n} passages… · أقرأ {n} مقاطع…",
+    "queued": "waiting for the language model: {place} ahead… · في انتظار النموذج اللغوي…",
     "writing": "writing the answer… · أكتب الإجابة…",
+    "waiting": "waiting for the answer before it… · في انتظار الإجابة السابقة…",
 }
+STOPPED = "Stopped. · أُوقفت."
 _SAFE_URL = re.compile(r"^https?://", re.IGNORECASE)
 
 
@@ -32,6 +35,13 @@ class Turn:
     question: str
     answer: Answer | None = None  # None while it is being written, or when it failed
     error: str = ""
+    written: str = ""  # the answer's text so far, while it streams
+    status: str = STAGES["searching"]  # what is being done before its first word
+
+    @property
+    def finished(self) -> bool:
+        """Answered, failed or stopped."""
+        return self.answer is not None or bool(self.error)
 
 
 @dataclass
@@ -64,8 +74,11 @@ def markers(text: str, turn: int) -> str:
     return "".join(f'<div dir="auto">{line}</div>' for line in lines)
 
 
-def answer_html(answer: Answer, turn: int) -> str:
-    """The answer as a chat message: its text, and which back end wrote it (or that nothing was found)."""
+def answer_html(answer: Answer, turn: int, footnotes: bool = False) -> str:
+    """The answer as a chat message: its text, and which back end wrote it (or that nothing was found).
+
+    ``footnotes``: the cited sentences follow the answer, numbered (the embed has no room for a panel).
+    """
     body = markers(answer.answer, turn)
     notice = f'<div class="sanad-notice" dir="auto">{html.escape(answer.notice)}</div>' if answer.notice else ""
     seconds = answer.timings_ms.get("total", 0) / 1000
@@ -75,12 +88,16 @@ def answer_html(answer: Answer, turn: int) -> str:
             f'<div class="sanad-meta">∅ not found in the articles · {seconds:.1f} s</div>'
         )
     meta = f"{BACKENDS.get(answer.backend, answer.backend)} · {len(answer.citations)} source(s) · {seconds:.1f} s"
-    return f'{notice}<div class="sanad-msg" dir="auto">{body}</div><div class="sanad-meta">{meta}</div>'
+    notes = ""
+    if footnotes and answer.citations:
+        notes = '<div class="sanad-footnotes">' + "".join(citation_html(c, turn, brief=True) for c in answer.citations)
+        notes += "</div>"
+    return f'{notice}<div class="sanad-msg" dir="auto">{body}</div>{notes}<div class="sanad-meta">{meta}</div>'
 
 
 def stage(status: Status) -> str:
     """What the answerer is doing, in words."""
-    return STAGES.get(status.stage, status.stage).format(n=status.passages)
+    return STAGES.get(status.stage, status.stage).format(n=status.passages, place=status.place)
 
 
 def streaming_html(text: str, status: str = "") -> str:
@@ -100,15 +117,20 @@ def question_html(question: str) -> str:
     return f'<div class="sanad-msg" dir="auto">{html.escape(question)}</div>'
 
 
-def citation_html(c: Citation, turn: int = 0) -> str:
-    """One source: number, title, date and link, and the passage with the cited sentence marked."""
+def citation_html(c: Citation, turn: int = 0, brief: bool = False) -> str:
+    """One source: number, title, date and link, and the passage with the cited sentence marked.
+
+    ``brief``: the cited sentence alone instead of its whole passage (footnotes).
+    """
     h = c.hit
     title = html.escape(h.title or h.article_id)
     url = safe_url(h.url)
     link = f'<a href="{html.escape(url)}" target="_blank" rel="noopener noreferrer">{title}</a>' if url else title
     meta = " · ".join(html.escape(x) for x in (h.source, h.date) if x)
     text = html.escape(h.text)
-    if c.quote and c.quote in h.text:
+    if brief and c.quote:
+        text = f"<mark>{html.escape(c.quote)}</mark>"
+    elif c.quote and c.quote in h.text:
         text = text.replace(html.escape(c.quote), f"<mark>{html.escape(c.quote)}</mark>", 1)
     flag = "" if c.supported else ' <small class="sanad-unsupported">(not confirmed by the checker)</small>'
     return (
@@ -128,15 +150,54 @@ def sources_html(turns: Sequence[Turn]) -> str:
     return "".join(parts) or '<p class="sanad-meta">Sources of the answers appear here.</p>'
 
 
-def messages(turns: Sequence[Turn], writing: str | None = None, status: str = "") -> list[dict[str, str]]:
-    """The chat's messages for ``turns``; ``writing`` (and ``status``) is the last turn while it streams."""
+def messages(turns: Sequence[Turn], footnotes: bool = False) -> list[dict[str, str]]:
+    """The chat's messages for ``turns``: answers, errors, and the text or status of those not finished."""
     out = []
-    for i, t in enumerate(turns):
+    for t in turns:
         out.append({"role": "user", "content": question_html(t.question)})
         if t.answer is not None:
-            out.append({"role": "assistant", "content": answer_html(t.answer, t.n)})
+            out.append({"role": "assistant", "content": answer_html(t.answer, t.n, footnotes)})
         elif t.error:
             out.append({"role": "assistant", "content": error_html(t.error)})
-        elif i == len(turns) - 1 and writing is not None:
-            out.append({"role": "assistant", "content": streaming_html(writing, status)})
+        else:
+            out.append({"role": "assistant", "content": streaming_html(t.written, t.status)})
     return out
+
+
+def article_rows(articles: Sequence[dict]) -> list[list[str]]:
+    """Rows of the Articles tab's table: title, source, date, language, passages."""
+    return [
+        [
+            a["title"] or a["article_id"],
+            a["source"] or "no source",
+            a["date"] or "no date",
+            a["lang"] or "?",
+            str(a["passages"]),
+        ]
+        for a in articles
+    ]
+
+
+def article_html(article: dict, deletable: bool) -> str:
+    """One article as the Articles tab shows it: its metadata, its passages, and (for admins) a delete form."""
+    title = html.escape(article["title"] or article["article_id"])
+    url = safe_url(article["url"])
+    link = f'<a href="{html.escape(url)}" target="_blank" rel="noopener noreferrer">{title}</a>' if url else title
+    meta = " · ".join(
+        html.escape(x)
+        for x in (article["source"] or "no source", article["date"], article["lang"], f"id {article['article_id']}")
+        if x
+    )
+    passages = "".join(f'<p dir="auto">{html.escape(p["text"])}</p>' for p in article["passages"])
+    form = (
+        f'<form class="sanad-delete" data-article="{html.escape(article["article_id"])}">'
+        '<label>Admin token <input type="password" name="admin" autocomplete="off" required></label> '
+        '<button type="submit">Delete this article</button>'
+        '<span class="sanad-delete-status" role="status"></span></form>'
+        if deletable
+        else ""
+    )
+    return (
+        f'<div class="sanad-article"><h3 dir="auto">{link}</h3><div class="sanad-meta" dir="auto">{meta} · '
+        f"{len(article['passages'])} passage(s)</div>{passages}{form}</div>"
+    )

@@ -2,7 +2,8 @@
 // 1. the ask token: read from #token= (or an old-style ?token=), kept in this tab only, taken out
 //    of the address bar, and sent as the X-Sanad-Token header with the page's own requests;
 // 2. [n] markers scroll to and flash their source instead of opening a page;
-// 3. the Articles tab's upload form posts to /api/articles with the admin token.
+// 3. the Articles tab's upload form posts to /api/articles, and its delete form sends DELETE
+//    /api/articles/ID, both with the admin token typed into the form.
 (() => {
   const KEY = "sanad-token";
   let memory = "";  // when sessionStorage is blocked (some third-party iframes)
@@ -89,6 +90,29 @@
       status.textContent = body.error ? `Upload failed: ${body.error.message}` : summary(body);
     } catch (e) {
       status.textContent = `Upload failed: ${e}`;
+    }
+    const refresh = document.getElementById("refresh-stats");
+    if (refresh) refresh.click();
+  });
+
+  document.addEventListener("submit", async (event) => {
+    const form = event.target.closest && event.target.closest("form.sanad-delete");
+    if (!form) return;
+    event.preventDefault();
+    const status = form.querySelector(".sanad-delete-status");
+    const id = form.dataset.article;
+    status.textContent = " Deleting…";
+    try {
+      const response = await window.fetch(new URL(`api/articles/${encodeURIComponent(id)}`, document.baseURI), {
+        method: "DELETE",
+        headers: {Authorization: `Bearer ${form.querySelector("input[name=admin]").value}`},
+      });
+      const body = await response.json().catch(() => ({}));
+      status.textContent = body.error
+        ? ` Not deleted: ${body.error.message}`
+        : ` Deleted (${body.passages_deleted} passages).`;
+    } catch (e) {
+      status.textContent = ` Not deleted: ${e}`;
     }
     const refresh = document.getElementById("refresh-stats");
     if (refresh) refresh.click();
