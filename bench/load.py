@@ -5,7 +5,12 @@ threads in a bounded loop for S seconds, and meanwhile POSTs news articles to /a
 Reports requests, errors, answer latency p50/p95/max, ingestion time, and whether the dense and
 lexical indexes agree afterwards. Writes the table to docs/reliability.md.
 
+With ``--llm local`` the clients ask through ``/api/ask/stream`` as the chat does, and the report
+adds the first-token time and how the answers were written (by the model, or quoted because the
+model was busy past the wait budget or its answer failed the checks).
+
     python bench/load.py --clients 16 --seconds 60 --articles 100
+    python bench/load.py --llm local --clients 8 --seconds 180 --articles 0 --data-dir data
     python bench/load.py --smoke
 """
 
@@ -51,11 +56,39 @@ class Load:
     """What the clients saw."""
 
     latencies: list[float] = field(default_factory=list)
+    first_tokens: list[float] = field(default_factory=list)
     statuses: Counter = field(default_factory=Counter)
+    written: Counter = field(default_factory=Counter)  # by the model, refused, quoted (and why)
     errors: list[str] = field(default_factory=list)
 
 
-def hammer(base: str, clients: int, seconds: float, headers: dict[str, str] | None = None) -> Load:
+def streamed(http: httpx.Client, question: str, t0: float) -> tuple[int, dict, float | None]:
+    """Ask through /api/ask/stream: the status code, the final answer and when the first token came."""
+    with http.stream("POST", "/api/ask/stream", json={"question": question}) as r:
+        event, answer, first = "", {}, None
+        for line in r.iter_lines():
+            if line.startswith("event: "):
+                event = line[7:]
+            elif line.startswith("data: "):
+                if event == "token" and first is None:
+                    first = time.perf_counter() - t0
+                elif event == "answer":
+                    answer = json.loads(line[6:])
+        return r.status_code, answer, first
+
+
+def how_written(answer: dict) -> str:
+    if answer.get("abstained"):
+        return "refused"
+    if answer.get("backend") != "extractive":
+        return "by the model"
+    notice = answer.get("notice", "")
+    return "quoted: model busy" if "busy" in notice else "quoted: checks failed" if notice else "quoted"
+
+
+def hammer(
+    base: str, clients: int, seconds: float, headers: dict[str, str] | None = None, stream: bool = False
+) -> Load:
     """``clients`` threads asking in a loop until ``seconds`` have passed (each finishes its request)."""
     load, lock = Load(), threading.Lock()
     stop = time.monotonic() + seconds
@@ -66,14 +99,23 @@ def hammer(base: str, clients: int, seconds: float, headers: dict[str, str] | No
                 if time.monotonic() >= stop:
                     return
                 t0 = time.perf_counter()
+                first, answer = None, {}
                 try:
-                    r = http.post("/api/ask", json={"question": q})
-                    ok = r.status_code == 200 and "answer" in r.json()
-                    outcome = str(r.status_code)
+                    if stream:
+                        status, answer, first = streamed(http, q, t0)
+                    else:
+                        r = http.post("/api/ask", json={"question": q})
+                        status, answer = r.status_code, r.json()
+                    ok = status == 200 and "answer" in answer
+                    outcome = str(status)
                 except httpx.HTTPError as e:
                     ok, outcome = False, type(e).__name__
                 with lock:
                     load.latencies.append(time.perf_counter() - t0)
+                    if first is not None:
+                        load.first_tokens.append(first)
+                    if ok:
+                        load.written[how_written(answer)] += 1
                     load.statuses[outcome] += 1
                     if not ok:
                         load.errors.append(f"{q!r}: {outcome}")
@@ -102,6 +144,8 @@ def main() -> None:
     ap.add_argument("--articles", type=int, default=100, help="news articles ingested during the load")
     ap.add_argument("--data-dir", type=Path, default=None, help="needs the converted model (default: temp)")
     ap.add_argument("--output", type=Path, default=REPORT)
+    ap.add_argument("--llm", default="extractive", choices=["extractive", "local"], help="answer back end")
+    ap.add_argument("--section", default="", help="report section (default: load, or load-local)")
     ap.add_argument("--smoke", action="store_true")
     args = ap.parse_args()
     if args.smoke:
@@ -112,7 +156,7 @@ def main() -> None:
     env = {
         **os.environ,
         "SANAD_DATA_DIR": str(data_dir),
-        "SANAD_LLM": "extractive",
+        "SANAD_LLM": args.llm,
         "SANAD_PORT": str(port),
         "SANAD_ADMIN_TOKEN": "load-admin",
         "SANAD_ASKS_PER_MINUTE": "0",
@@ -142,9 +186,11 @@ def main() -> None:
             ingest_result.update(status=r.status_code, seconds=time.perf_counter() - t0, body=r.json())
 
         feeder = threading.Thread(target=feed)
-        feeder.start()
-        load = hammer(base, args.clients, args.seconds)
-        feeder.join()
+        if records:
+            feeder.start()
+        load = hammer(base, args.clients, args.seconds, stream=args.llm != "extractive")
+        if records:
+            feeder.join()
         ready = httpx.get(f"{base}/readyz", timeout=60).json()
     finally:
         server.terminate()
@@ -160,25 +206,43 @@ def main() -> None:
         f"{np.percentile(lat, 95):.0f}",
         f"{lat.max():.0f}",
         f"{body.get('added', 0)} articles, {body.get('passages_written', 0)} passages in "
-        f"{ingest_result.get('seconds', 0):.0f} s (HTTP {ingest_result.get('status')})",
+        f"{ingest_result.get('seconds', 0):.0f} s (HTTP {ingest_result.get('status')})"
+        if records
+        else "nothing",
         "yes" if ready.get("lexical_in_sync") else "NO",
     ]
-    result = table(HEADERS, [row])
+    headers = HEADERS
+    if load.first_tokens:
+        first = np.array(load.first_tokens) * 1000
+        headers = [*HEADERS, "first token p50 / p95 ms", "written"]
+        row += [f"{np.percentile(first, 50):.0f} / {np.percentile(first, 95):.0f}", how(load.written)]
+    result = table(headers, [row])
     print(result)
     if load.errors:
         print("errors:", load.errors[:10])
+    local = args.llm != "extractive"
     update_section(
         args.output,
-        "load",
-        "## Concurrent questions during an ingestion\n\n"
-        f"`python app.py` (extractive answers) on 127.0.0.1 over the demo index; {args.clients} client threads ask "
-        f"in a loop for {args.seconds:.0f} s while {args.articles} SaudiNewsNet articles are POSTed to "
-        f"`/api/articles`. Measured {machine()}.\n\n{result}\n\n"
-        f"Reproduce: `.venv/bin/python bench/load.py --clients {args.clients} --seconds {args.seconds:.0f} "
-        f"--articles {args.articles}`",
+        args.section or ("load-local" if local else "load"),
+        (
+            "## Concurrent chat users with the local model\n\n"
+            if local
+            else "## Concurrent questions during an ingestion\n\n"
+        )
+        + f"`python app.py` ({args.llm} answers) on 127.0.0.1 over the demo index; {args.clients} client threads ask "
+        f"in a loop for {args.seconds:.0f} s"
+        + (f" while {args.articles} SaudiNewsNet articles are POSTed to `/api/articles`" if records else "")
+        + (" through `/api/ask/stream`, as the chat does" if local else "")
+        + f". Measured {machine()}.\n\n{result}\n\n"
+        f"Reproduce: `.venv/bin/python bench/load.py --llm {args.llm} --clients {args.clients} "
+        f"--seconds {args.seconds:.0f} --articles {args.articles}`",
     )
     if load.errors or not ready.get("lexical_in_sync"):
         sys.exit(1)
+
+
+def how(written: Counter) -> str:
+    return ", ".join(f"{n} {kind}" for kind, n in written.most_common())
 
 
 HEADERS = [
