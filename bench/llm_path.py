@@ -48,8 +48,8 @@ def prompts(n: int) -> list[list[dict[str, str]]]:
     for q in itertools.islice(itertools.chain.from_iterable(zip(ar, en)), n):
         article = articles[q.article_id]
         start, end = q.gold
-        items = [{"n": 1, "title": article["title"], "date": "", "text": article["text"][start:end][:1500]}]
-        role = {"system": "system", "human": "user"}
+        items = [{"n": 1, "source": article["title"], "date": "", "text": article["text"][start:end][:1500]}]
+        role = {"system": "system", "human": "user", "ai": "assistant"}  # the prompt's few-shot examples included
         out.append([{"role": role[m.type], "content": m.content} for m in messages_for(q.question, q.lang, items)])
     return out
 

@@ -6,9 +6,10 @@ from them (``qa/generate.py``). Here:
 - the sentence numbers must exist;
 - the copied words must appear, word for word (letters folded, punctuation ignored), in a named
   sentence, or else in another evidence sentence, which is then the one cited;
-- when nothing was copied verbatim, the claim "question + answer" must be close enough to a
-  cited sentence (cosine of sentence vectors; the threshold is the model's calibrated support
-  threshold), else the citation moves to the evidence sentence that backs it best, if one does;
+- the claim "question + answer" must be close enough to that sentence (or, when nothing was
+  copied verbatim, to a named one): cosine of sentence vectors against the model's calibrated
+  support threshold; else the citation moves to the evidence sentence that backs it best, if
+  one does;
 - every number of two or more digits in the answer must be in the cited sentences (or the question);
 - an answer written in the evidence's script must share a content word with what it cites.
 
@@ -65,7 +66,9 @@ def verify(
     made_up = ungrounded_numbers(answer, [query.text] + [s.text for s in (quoted or named or chosen)])
     if made_up:
         return Verdict(problem="numbers", numbers=made_up)
-    backed = quoted or _similar(answer, named, chosen, query, encoder, support)
+    # The copy says where the answer comes from; meaning says whether it answers this question: an
+    # answer about something else, copied faithfully, must not pass (chat test: "population of Paris?").
+    backed = _similar(answer, quoted or named, chosen, query, encoder, support)
     if not backed:
         return Verdict(problem="no evidence sentence backs its answer")
     if _same_script(answer, backed) and not set(tokenize(answer)) & set(tokenize(" ".join(s.text for s in backed))):

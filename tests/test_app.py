@@ -84,3 +84,15 @@ def test_statistics_name_no_server_path(service):
     stats = stats_markdown(service)
     assert "uploads" in stats and "no source" in stats
     assert "/tmp" not in stats and "chroma" not in stats
+
+
+def test_embed_snippets_carry_the_address_token_and_size_and_nothing_that_breaks_out():
+    from web.render import embed_snippets
+
+    text = embed_snippets("https://sanad.example.org/", "ask-123", 420, 640, "https://wiki.example.org")
+    assert '<iframe src="https://sanad.example.org/embed/#token=ask-123" width="420" height="640"' in text
+    assert 'SANAD_EMBED_ORIGINS="https://wiki.example.org"' in text and "{{#widget:Sanad}}" in text
+    assert "never the admin token" in text
+    hostile = embed_snippets('https://x.org/"><script>alert(1)</script>`', "t`<b>", 10**9, -5, "https://w.org")
+    assert "<script>" not in hostile and "`<b>" not in hostile and 'width="2000" height="200"' in hostile
+    assert "must start with" in embed_snippets("javascript:alert(1)", "", 400, 600, "")

@@ -99,16 +99,24 @@ def test_a_citation_to_the_wrong_sentence_is_pointed_at_the_right_one(answerer_a
     assert answer.backend == "openai" and TAHTANI in answer.citations[0].quote
 
 
-def test_a_verbatim_copy_backs_a_translated_answer_and_picks_the_sentence_it_came_from(answerer_at, server):
+def test_a_verbatim_copy_picks_the_sentence_it_came_from(answerer_at, server):
     def reply(prompt: str) -> str:
         other = next(int(n) for n, text in re.findall(r"^\[(\d+)\][^\n]*?(.*)$", prompt, re.M) if TAHTANI not in text)
-        fields = {"found": True, "evidence": [other], "quote": "«قسد» زعمت", "answer": "The SDF, by its own claim"}
+        answer = "قسد زعمت أنها سيطرت على معظم أجزاء قرية الباغوز التحتاني"
+        fields = {"found": True, "evidence": [other], "quote": "«قسد» زعمت", "answer": answer}
         return json.dumps(fields, ensure_ascii=False)
 
-    answer = answerer_at(server([reply]).base_url).answer("Who controls Baghouz?")
+    answer = answerer_at(server([reply]).base_url).answer("من يسيطر على الباغوز؟")
     assert answer.backend == "openai" and not answer.notice
-    assert answer.answer.startswith("The SDF, by its own claim [1]\n«")
     assert "قسد» زعمت" in answer.citations[0].quote and len(answer.citations) == 1
+
+
+def test_a_faithful_copy_does_not_pass_an_answer_to_another_question(answerer_at, server):
+    """Seen with the real model: "population of Paris?" answered "the organization controls Baghouz" + a real quote."""
+    fake = server([citing(TAHTANI, "The population of Paris is about two million")])
+    answer = answerer_at(fake.base_url).answer("Who shelled Baghouz?")  # the copy is real, the answer is not
+    assert fake.requests, "the model was asked"
+    assert answer.backend == "extractive" and "could not be checked" in answer.notice
 
 
 def test_a_copy_is_matched_word_for_word_with_letters_folded_and_punctuation_ignored():

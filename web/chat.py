@@ -148,6 +148,12 @@ def show_article(service: Service, deletable: bool, ids: list[str], event: gr.Se
         return render.error_html(problem.message)
 
 
+def here(request: gr.Request) -> str:
+    """The address the browser reached this server at (a proxy in front may change the scheme)."""
+    host = request.headers.get("host", "") if request else ""
+    return f"http://{host}" if host else ""
+
+
 def stats_markdown(service: Service, s: dict[str, Any] | None = None) -> str:
     """Index statistics as Markdown (no server paths: this is shown to anyone who may ask)."""
     try:
@@ -282,6 +288,31 @@ def build_ui(service: Service, compact: bool = False, uploads: bool = False) -> 
                         "Adding and deleting articles is off: start the server with `SANAD_ADMIN_TOKEN` set "
                         "to enable it."
                     )
+
+        if not compact:
+            with gr.Tab("Embed", elem_id="embed-tab"):
+                gr.Markdown("Put the compact chat on a wiki page: fill in, then copy a snippet.")
+                with gr.Row():
+                    address = gr.Textbox(
+                        label="Sanad's address, as the wiki's readers reach it", elem_id="embed-address"
+                    )
+                    wiki = gr.Textbox(
+                        label="The wiki's origin", placeholder="https://wiki.example.org", elem_id="embed-wiki"
+                    )
+                with gr.Row():
+                    ask_token = gr.Textbox(label="Ask token (optional; never the admin token)", type="password")
+                    width = gr.Number(400, label="width", precision=0, minimum=200, maximum=2000)
+                    height = gr.Number(600, label="height", precision=0, minimum=200, maximum=2000)
+                snippet = gr.Markdown(elem_id="embed-snippets")
+                fields = [address, ask_token, width, height, wiki]
+                ui.load(here, None, address, api_visibility="private")
+                gr.on(
+                    [address.change, wiki.change, ask_token.change, width.change, height.change],
+                    render.embed_snippets,
+                    fields,
+                    snippet,
+                    api_visibility="private",
+                )
 
         target = sources  # hidden in the embed, where each answer carries its sources as footnotes
         asked = gr.on(

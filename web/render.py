@@ -201,3 +201,34 @@ def article_html(article: dict, deletable: bool) -> str:
         f'<div class="sanad-article"><h3 dir="auto">{link}</h3><div class="sanad-meta" dir="auto">{meta} · '
         f"{len(article['passages'])} passage(s)</div>{passages}{form}</div>"
     )
+
+
+def embed_snippets(address: str, token: str, width: int, height: int, wiki: str) -> str:
+    """Copy-paste snippets (HTML, MediaWiki widget, Confluence) for framing the embed, as Markdown.
+
+    ``address``: where the wiki's readers reach this server; ``token``: an ask token (never the
+    admin token: the wiki's readers can read it); ``wiki``: the wiki's origin, to allow framing.
+    """
+    address, token, wiki = (re.sub(r"[\s`\"'<>]", "", x or "") for x in (address, token, wiki))
+    base = address.rstrip("/") or "https://sanad.example.org"
+    origin = wiki.rstrip("/") or "https://wiki.example.org"
+    if not _SAFE_URL.match(base) or not _SAFE_URL.match(origin):
+        return "Both addresses must start with `http://` or `https://`."
+    src = f"{base}/embed/" + (f"#token={token}" if token else "")
+    w, h = max(200, min(int(width or 400), 2000)), max(200, min(int(height or 600), 2000))
+    frame = (
+        f'<iframe src="{html.escape(src)}" width="{w}" height="{h}"\n'
+        f'        style="border:1px solid #ddd;border-radius:8px" title="Sanad: ask the articles"></iframe>'
+    )
+    return (
+        f'**1. Allow the wiki to frame Sanad**: start the server with\n\n```sh\nSANAD_EMBED_ORIGINS="{origin}"\n```\n\n'
+        f"**Plain HTML page**\n\n```html\n{frame}\n```\n\n"
+        "**MediaWiki** (with the Widgets extension): create the page `Widget:Sanad` with\n\n"
+        f"```html\n<includeonly>{frame}</includeonly>\n```\n\nand put `{{{{#widget:Sanad}}}}` on any page.\n\n"
+        f"**Confluence**: insert the *iframe* macro with URL `{src}`, width {w}, height {h}.\n\n"
+        + (
+            "Anyone who can read the wiki page can read the token: use an ask token, never the admin token."
+            if token.strip()
+            else ""
+        )
+    )
