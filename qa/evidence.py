@@ -7,7 +7,10 @@ vectors rather than embedding them again).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
+
+import numpy as np
 
 from index.chunking import split_sentences
 from index.embeddings import Encoder
@@ -26,21 +29,29 @@ class Evidence:
     ranked: list[Sentence]  # sentences of three words or more, each once, most similar to the query first
 
 
+def embed_sentences(
+    hits: list[Hit], which: Iterable[int], encoder: Encoder, query_vector: np.ndarray
+) -> dict[int, list[Sentence]]:
+    """The sentences of ``hits[i]`` for each ``i`` in ``which``, each distinct sentence embedded once."""
+    which = list(which)
+    spans = [(i, hits[i], s) for i in which for s in split_sentences(hits[i].text)]
+    texts = [hit.text[s.start : s.end] for _, hit, s in spans]
+    unique = list(dict.fromkeys(texts))
+    vectors = dict(zip(unique, encoder.encode_passages(unique))) if unique else {}
+    embedded: dict[int, list[Sentence]] = {i: [] for i in which}
+    for (i, hit, s), text in zip(spans, texts):
+        v = vectors[text]
+        embedded[i].append(Sentence(i, text, hit.start + s.start, hit.start + s.end, v, float(v @ query_vector)))
+    return embedded
+
+
 def read_evidence(query: Query, hits: list[Hit], encoder: Encoder) -> Evidence:
     """The passages' sentences (embedded by the retriever, or here when it did not), ranked for quoting.
 
     Overlapping passages share sentences; in the ranking each counts once, under its
     best-ranked passage.
     """
-    missing = [i for i, hit in enumerate(hits) if not hit.sentences]
-    spans = [(i, hits[i], s) for i in missing for s in split_sentences(hits[i].text)]
-    texts = [hit.text[s.start : s.end] for _, hit, s in spans]
-    unique = list(dict.fromkeys(texts))
-    vectors = dict(zip(unique, encoder.encode_passages(unique))) if unique else {}
-    embedded: dict[int, list[Sentence]] = {i: [] for i in missing}
-    for (i, hit, s), text in zip(spans, texts):
-        v = vectors[text]
-        embedded[i].append(Sentence(i, text, hit.start + s.start, hit.start + s.end, v, float(v @ query.vector)))
+    embedded = embed_sentences(hits, [i for i, hit in enumerate(hits) if not hit.sentences], encoder, query.vector)
     sentences = [
         replace(s, hit_index=i, score=float(s.vector @ query.vector))
         for i, hit in enumerate(hits)

@@ -22,13 +22,13 @@ from typing import Any, Literal
 
 import numpy as np
 
-from index.chunking import split_sentences
 from index.embeddings import Encoder
 from index.lexical import LexicalIndex
 from index.store import DenseStore
 from index.types import PassageRecord
+from qa.evidence import embed_sentences
 from qa.query import Query
-from qa.types import Hit, Sentence
+from qa.types import Hit
 
 Mode = Literal["dense", "lexical", "hybrid"]
 # Languages written in Arabic script (the language codes articles carry).
@@ -80,16 +80,8 @@ class Retriever:
     def _rerank(self, query: Query, hits: list[Hit], bm25: dict[str, float]) -> list[Hit]:
         """Score = passage cosine + best sentence cosine + BM25_WEIGHT × relative BM25; hits keep their sentences."""
         assert self.encoder is not None
-        spans = [(i, hit, s) for i, hit in enumerate(hits) for s in split_sentences(hit.text)]
-        texts = [hit.text[s.start : s.end] for _, hit, s in spans]
-        unique = list(dict.fromkeys(texts))
-        vectors = dict(zip(unique, self.encoder.encode_passages(unique))) if unique else {}
-        sentences: list[list[Sentence]] = [[] for _ in hits]
-        for (i, hit, s), text in zip(spans, texts):
-            vector = vectors[text]
-            sentences[i].append(
-                Sentence(-1, text, hit.start + s.start, hit.start + s.end, vector, float(vector @ query.vector))
-            )
+        embedded = embed_sentences(hits, range(len(hits)), self.encoder, query.vector)
+        sentences = [embedded[i] for i in range(len(hits))]
         best_bm25 = max((bm25.get(h.passage_id, 0.0) for h in hits), default=0.0) or 1.0
         scored = []
         for hit, own in zip(hits, sentences):
