@@ -23,6 +23,7 @@ from typing import Any
 
 import yaml
 
+from index.dates import iso_date
 from index.errors import UnreadableInput
 from index.language import detect_language
 from index.types import Article, Rejection
@@ -142,6 +143,8 @@ def _article(article_id: str, text: str, origin: str, limits: Limits, **meta: An
     if fields.get("url") and not _WEB_URL.match(fields["url"]):
         return Rejection(origin, f"url must be an http:// or https:// address, not {fields['url'][:60]!r}")
     fields["lang"] = fields.get("lang") or detect_language(text)
+    # ISO wherever the date can be read ("10 Dec 2018", «10 ديسمبر 2018», Hijri); as given otherwise
+    fields["date"] = iso_date(fields.get("date", "")) or fields.get("date", "")
     return Article(id=article_id, text=text, origin=origin, **fields)
 
 

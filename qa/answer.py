@@ -18,7 +18,7 @@ from __future__ import annotations
 import collections.abc
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from index.embeddings import Encoder
@@ -29,9 +29,10 @@ from qa.errors import BadRequest, ModelFailed, NothingIndexed
 from qa.evidence import Evidence, extractive_answer, pick, read_evidence
 from qa.generate import Generator, Reply, evidence_items, messages_for
 from qa.line import LineTooLong, ModelLine
+from qa.news import When, asked_when, attribution, by_time, differ, newest_first, other_reports
 from qa.query import Query, make_query
 from qa.retrieve import Retriever
-from qa.types import Answer, Event, Final, Hit, Reset, Status, Token
+from qa.types import Answer, Event, Final, Hit, Reset, Sentence, Status, Token
 
 Turn = tuple[str, str]  # (user question, assistant answer)
 Writing = collections.abc.Generator[Event, None, "Answer"]  # yields the text's events, returns the answer
@@ -45,6 +46,7 @@ class AnswerConfig:
     k: int = 5  # passages retrieved and read
     max_sentences: int = 3  # quoted by the extractive back end
     llm_sentences: int = 8  # evidence sentences the LLM reads (the answer's is among the best 8 for ~90%)
+    time_aware: bool = True  # newest report first for "now", the asked period for dated questions, differing reports
 
 
 class Answerer:
@@ -107,19 +109,24 @@ class Answerer:
         k = k or self.config.k
         timings: dict[str, float] = {}
         query = make_query(question, self.encoder)  # a bad question fails before anything is streamed
+        when = asked_when(query.text) if self.config.time_aware else When()
         yield Status("searching")
-        hits, searched = self._search(query, history, where, k)
+        hits, searched = self._search(query, history, when.where(where), k)
+        if when.kind == "dated" and _best(hits) < self.calibration.min_similarity(searched.arabic):
+            # nothing dated in the period answers: search every date (passages naming the period go first)
+            hits, searched = self._search(query, history, where, k)
         timings["retrieve"] = _ms(started)
         if not hits and self.retriever.dense.count() == 0:
             raise NothingIndexed()
-        if max((h.similarity for h in hits), default=-1.0) < self.calibration.min_similarity(searched.arabic):
+        if _best(hits) < self.calibration.min_similarity(searched.arabic):
             refusal = message("not_found", query.lang)
             yield Token(refusal)
             answer = Answer(query.text, refusal, query.lang, True, "extractive")
         else:
             yield Status("reading", len(hits))
             evidence = read_evidence(searched, hits, self.encoder)
-            answer = yield from self._write(query, hits, evidence)
+            evidence = replace(evidence, ranked=by_time(evidence.ranked, hits, when))
+            answer = yield from self._write(query, hits, evidence, when)
         timings["generate"] = _ms(started) - timings["retrieve"]
         timings["total"] = _ms(started)
         answer.timings_ms = timings
@@ -143,7 +150,7 @@ class Answerer:
             return joined_hits, joined
         return hits, query
 
-    def _write(self, query: Query, hits: list[Hit], evidence: Evidence) -> Writing:
+    def _write(self, query: Query, hits: list[Hit], evidence: Evidence, when: When) -> Writing:
         """The answer's text events; returns the :class:`Answer` (without timings)."""
         notice = ""
         if self.generator is not None:
@@ -151,7 +158,17 @@ class Answerer:
             if isinstance(answer, Answer):
                 return answer
             notice = answer
-        text, citations = extractive_answer(pick(evidence.ranked, self.config.max_sentences), hits, query.lang)
+        chosen = pick(evidence.ranked, self.config.max_sentences)
+        lead = ""
+        if self.config.time_aware:
+            if when.kind != "any":  # in time order: the articles as by_time ranked them
+                place = {hits[s.hit_index].article_id: i for i, s in reversed(list(enumerate(evidence.ranked)))}
+                chosen = sorted(chosen, key=lambda s: place[hits[s.hit_index].article_id])
+            others = other_reports(chosen, evidence.ranked, hits, query.text)
+            if others or _disagree(chosen, hits, query.text):
+                chosen = newest_first(chosen + others, hits)
+                lead = message("reports_differ", query.lang)
+        text, citations = extractive_answer(chosen, hits, query.lang, lead)
         yield Token(text)
         return Answer(query.text, text, query.lang, False, "extractive", citations, notice=notice)
 
@@ -168,6 +185,8 @@ class Answerer:
             yield Status("writing", len(hits))
             for text, logprobs in self.generator.stream(prompt, busy=self.line.busy()):
                 if piece := reply.feed(text, logprobs):
+                    if not shown:  # whose report: the sentence the model named, so far
+                        piece = self._lead(reply.named(), chosen, hits, query.lang) + piece
                     shown += piece
                     yield Token(piece)
         except (ModelFailed, LineTooLong) as e:
@@ -195,8 +214,39 @@ class Answerer:
             if shown:
                 yield Reset(notice)
             return notice
-        yield Token(verdict.text)
-        return Answer(query.text, shown + verdict.text, query.lang, False, backend, verdict.citations)
+        assert fields is not None  # the checks passed it
+        text, citations = verdict.text, verdict.citations
+        if self.config.time_aware:
+            others = other_reports(verdict.backed, evidence.ranked, hits, query.text, fields["answer"])
+            if others:
+                more, extra = extractive_answer(
+                    others, hits, query.lang, message("other_report", query.lang), len(citations) + 1
+                )
+                text, citations = f"{text}\n{more}", citations + extra
+        lead = attribution(hits[verdict.backed[0].hit_index], query.lang)
+        if not shown.startswith(lead):  # the checks cite another article than the model named
+            if shown:
+                yield Reset("attributed")
+            shown = lead + fields["answer"]
+            text = shown + text
+            yield Token(text)
+            return Answer(query.text, text, query.lang, False, backend, citations)
+        yield Token(text)
+        return Answer(query.text, shown + text, query.lang, False, backend, citations)
+
+    def _lead(self, named: list[int], chosen: list[Sentence], hits: list[Hit], lang: str) -> str:
+        """The attribution of the first evidence sentence the model named ("" when it named none)."""
+        n = next((n for n in named if 1 <= n <= len(chosen)), 0)
+        return attribution(hits[chosen[n - 1].hit_index], lang) if n else ""
+
+
+def _disagree(chosen: list[Sentence], hits: list[Hit], question: str) -> bool:
+    """Whether the best sentences of two articles among ``chosen`` answer differently."""
+    firsts: dict[str, Sentence] = {}
+    for s in sorted(chosen, key=lambda s: -s.score):
+        firsts.setdefault(hits[s.hit_index].article_id, s)
+    best = list(firsts.values())
+    return any(differ(best[0], other, question) for other in best[1:])
 
 
 def _best(hits: list[Hit]) -> float:

@@ -43,6 +43,7 @@ class Verdict:
     citations: list[Citation] = field(default_factory=list)
     problem: str = ""  # what failed, for the notice (e.g. "numbers not in the articles: 95")
     numbers: list[str] = field(default_factory=list)  # invented numbers, when that is the problem
+    backed: list[Sentence] = field(default_factory=list)  # the evidence sentences the shown answer cites
 
 
 def verify(
@@ -124,7 +125,7 @@ def _shown(backed: list[Sentence], hits: list[Hit]) -> Verdict:
     quotes = "".join(
         f"\n«{s.text}» [{numbers[s.hit_index]}]" for s in sorted(backed, key=lambda s: (s.hit_index, s.start))
     )
-    return Verdict(text=f" [{first}]{quotes}", citations=citations)
+    return Verdict(text=f" [{first}]{quotes}", citations=citations, backed=backed)
 
 
 _DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
@@ -132,7 +133,8 @@ _NUMBER = re.compile(r"\d+(?:[.٫]\d+)?")
 _GROUPED = re.compile(r"(?<=\d)[,،٬](?=\d{3}(?!\d))")
 
 
-def _numbers(text: str) -> list[str]:
+def numbers_in(text: str) -> list[str]:
+    """The numbers of ``text`` as digit strings: Arabic-Indic digits read, thousands separators dropped."""
     text = _GROUPED.sub("", text.translate(_DIGITS))  # 17,500 and ١٧٥٠٠ are 17500
     return [n.replace("٫", ".") for n in _NUMBER.findall(text)]
 
@@ -144,6 +146,6 @@ def ungrounded_numbers(answer: str, evidence: list[str]) -> list[str]:
     languages: digits read the same in an English answer and an Arabic article. One-digit
     numbers are left alone (articles often spell them out as words).
     """
-    known = {n for text in evidence for n in _numbers(text)}
-    claimed = _numbers(re.sub(r"\[\d+\]", " ", answer))
+    known = {n for text in evidence for n in numbers_in(text)}
+    claimed = numbers_in(re.sub(r"\[\d+\]", " ", answer))
     return list(dict.fromkeys(n for n in claimed if sum(c.isdigit() for c in n) >= 2 and n not in known))

@@ -15,6 +15,7 @@ import numpy as np
 from index.chunking import split_sentences
 from index.embeddings import Encoder
 from prompts import message
+from qa.news import attribution
 from qa.query import Query
 from qa.types import Citation, Hit, Sentence
 
@@ -78,14 +79,24 @@ def pick(ranked: list[Sentence], max_sentences: int = 3, margin: float = 0.03) -
     return sorted(chosen, key=lambda s: (s.hit_index, s.start))
 
 
-def extractive_answer(chosen: list[Sentence], hits: list[Hit], lang: str) -> tuple[str, list[Citation]]:
-    """Quote the chosen sentences verbatim, each followed by the number of its passage."""
+def extractive_answer(
+    chosen: list[Sentence], hits: list[Hit], lang: str, lead: str = "", first: int = 1
+) -> tuple[str, list[Citation]]:
+    """Quote the chosen sentences verbatim, each followed by the number of its passage (from ``first``).
+
+    Each article's first quote is led by its source and date ("According to Al Watan (10 Dec
+    2018): "); ``lead``: the line above the quotes (default: that they are quoted).
+    """
     numbers: dict[int, int] = {}
     citations: list[Citation] = []
     parts = []
+    led: set[str] = set()
     for e in chosen:
+        hit = hits[e.hit_index]
         if e.hit_index not in numbers:
-            numbers[e.hit_index] = len(numbers) + 1
-            citations.append(Citation(numbers[e.hit_index], hits[e.hit_index], e.text, e.start, e.end))
-        parts.append(f"«{e.text}» [{numbers[e.hit_index]}]")
-    return message("extractive_lead", lang) + "\n" + "\n".join(parts), citations
+            numbers[e.hit_index] = len(numbers) + first
+            citations.append(Citation(numbers[e.hit_index], hit, e.text, e.start, e.end))
+        who = "" if hit.article_id in led else attribution(hit, lang)
+        led.add(hit.article_id)
+        parts.append(f"{who}«{e.text}» [{numbers[e.hit_index]}]")
+    return (lead or message("extractive_lead", lang)) + "\n" + "\n".join(parts), citations

@@ -128,6 +128,11 @@ class Reply:
         new, self._shown = readable[self._shown :], len(readable)
         return new
 
+    def named(self) -> list[int]:
+        """The evidence numbers the reply has named so far (they come before the answer)."""
+        m = _EVIDENCE.search(self.raw)
+        return [int(n) for n in re.findall(r"\d+", m.group(1))] if m else []
+
     def fields(self) -> dict[str, Any] | None:
         """The parsed reply, or None when it is not the JSON object asked for."""
         try:
@@ -141,6 +146,9 @@ class Reply:
             return None
         evidence = [n for n in numbers if type(n) is int]
         return {"found": reply["found"], "evidence": evidence, "quote": quote.strip(), "answer": answer.strip()}
+
+
+_EVIDENCE = re.compile(r'"evidence"\s*:\s*\[([\d,\s]*)\]')
 
 
 def _readable_string(text: str) -> str:

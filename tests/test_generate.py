@@ -83,7 +83,8 @@ def test_a_checked_answer_streams_its_short_answer_then_its_quoted_source(answer
     assert shown(events) == answer.answer and not any(isinstance(e, Reset) for e in events)
     assert answer.backend == "openai" and not answer.abstained
     first, *quotes = answer.answer.split("\n")
-    assert first == "قوات سوريا الديمقراطية (قسد) بحسب زعمها [1]"
+    # whose report and when lead the answer: the seed article has a date, no source
+    assert first == "بحسب المقال (ديسمبر 2018): قوات سوريا الديمقراطية (قسد) بحسب زعمها [1]"
     assert quotes and TAHTANI in quotes[0] and quotes[0].endswith("[1]")
     assert answer.citations[0].supported and TAHTANI in answer.citations[0].quote
     body = fake.requests[0]
