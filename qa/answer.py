@@ -29,7 +29,7 @@ from qa.errors import BadRequest, ModelFailed, NothingIndexed
 from qa.evidence import Evidence, extractive_answer, pick, read_evidence
 from qa.generate import Generator, Reply, evidence_items, messages_for
 from qa.line import LineTooLong, ModelLine
-from qa.news import When, asked_when, attribution, by_time, differ, newest_first, other_reports
+from qa.news import ANSWERING_MARGIN, When, asked_when, attribution, by_time, newest_first, other_reports
 from qa.query import Query, make_query
 from qa.retrieve import Retriever
 from qa.types import Answer, Event, Final, Hit, Reset, Sentence, Status, Token
@@ -111,10 +111,11 @@ class Answerer:
         query = make_query(question, self.encoder)  # a bad question fails before anything is streamed
         when = asked_when(query.text) if self.config.time_aware else When()
         yield Status("searching")
-        hits, searched = self._search(query, history, when.where(where), k)
-        if when.kind == "dated" and _best(hits) < self.calibration.min_similarity(searched.arabic):
-            # nothing dated in the period answers: search every date (passages naming the period go first)
-            hits, searched = self._search(query, history, where, k)
+        hits, searched = self._search(query, history, where, k)
+        if when.kind == "dated":  # the period's articles, when they answer about as well as any
+            dated, narrowed = self._search(query, history, when.where(where), k)
+            if dated and _best(dated) >= _best(hits) - ANSWERING_MARGIN:
+                hits, searched = dated, narrowed
         timings["retrieve"] = _ms(started)
         if not hits and self.retriever.dense.count() == 0:
             raise NothingIndexed()
@@ -241,12 +242,12 @@ class Answerer:
 
 
 def _disagree(chosen: list[Sentence], hits: list[Hit], question: str) -> bool:
-    """Whether the best sentences of two articles among ``chosen`` answer differently."""
-    firsts: dict[str, Sentence] = {}
-    for s in sorted(chosen, key=lambda s: -s.score):
-        firsts.setdefault(hits[s.hit_index].article_id, s)
-    best = list(firsts.values())
-    return any(differ(best[0], other, question) for other in best[1:])
+    """Whether another article among ``chosen`` answers differently from the best sentence's article."""
+    if not chosen:
+        return False
+    best = max(chosen, key=lambda s: s.score)
+    first = [s for s in chosen if hits[s.hit_index].article_id == hits[best.hit_index].article_id]
+    return bool(other_reports(first, chosen, hits, question))
 
 
 def _best(hits: list[Hit]) -> float:

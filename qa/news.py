@@ -8,8 +8,8 @@
   passage itself gives, read against the article's date) falls in the period;
 - :func:`attribution`: "According to Al Watan (10 Dec 2018): " / «بحسب الوطن (10 ديسمبر 2018): »,
   from the cited article's source and date, and "(undated)" when it has none;
-- :func:`differ`: whether two sentences of different articles answer differently (other
-  numbers, or one does not carry the answer the other gives).
+- :func:`other_reports`: dated reports of other articles that answer about as well as the
+  cited one but differently (:func:`differ`: other numbers, or without the answer the other gives).
 
 The rules are word lists and margins, not a model: they read English and Arabic; other
 languages get no time reading (questions are then answered by similarity alone).
@@ -33,6 +33,7 @@ from qa.types import Hit, Sentence
 ANSWERING_MARGIN = 0.04  # a sentence this close to the best one's similarity answers the question too
 OTHER_MARGIN = 0.03  # ... and one of another article this close to a cited one is another report of it
 SAME_CLAIM = 0.93  # two sentences this similar (cosine) say the same thing, even in other words
+SAME_TOPIC = 0.85  # two sentences in different scripts this similar report on the same thing
 
 _PRESENT_EN = re.compile(
     r"\b(now|currently|current|still|today|nowadays|presently|latest|anymore|these days|at present|"
@@ -99,23 +100,22 @@ def mentions(hit: Hit, sentence: Sentence | None, when: When) -> bool:
 def by_time(ranked: list[Sentence], hits: list[Hit], when: When, margin: float = ANSWERING_MARGIN) -> list[Sentence]:
     """``ranked`` (most similar first) with the sentences that answer about as well as the best put in time order.
 
-    Present questions: the newest article first (undated ones after the dated). Dated
-    questions: sentences of the asked period first. Other questions, or a single answering
-    sentence: unchanged.
+    Present questions: the dated ones newest first, in the places dated ones held (an undated
+    sentence keeps its place: nothing says it is older). Dated questions: sentences of the asked
+    period first. Other questions, or a single answering sentence: unchanged.
     """
     if when.kind == "any" or len(ranked) < 2:
         return ranked
-    best = ranked[0].score
-    answering = [s for s in ranked if s.score >= best - margin]
-    rest = ranked[len(answering) :] if all(s in answering for s in ranked[: len(answering)]) else None
-    if rest is None:  # ranked is sorted, so this does not happen; keep the order rather than guess
-        return ranked
-    if when.kind == "present":
-        key = [(-_day(hits[s.hit_index]), i) for i, s in enumerate(answering)]
-    else:
-        key = [(0 if mentions(hits[s.hit_index], s, when) else 1, i) for i, s in enumerate(answering)]
-    order = sorted(range(len(answering)), key=lambda i: key[i])
-    return [answering[i] for i in order] + rest
+    n = sum(s.score >= ranked[0].score - margin for s in ranked)  # ranked is sorted: they are its first n
+    answering, rest = list(ranked[:n]), ranked[n:]
+    if when.kind == "present":  # dated sentences newest first, in the places dated ones held
+        slots = [i for i, s in enumerate(answering) if _day(hits[s.hit_index])]
+        dated = sorted((answering[i] for i in slots), key=lambda s: -_day(hits[s.hit_index]))
+        for i, s in zip(slots, dated):
+            answering[i] = s
+        return answering + rest
+    key = [(0 if mentions(hits[s.hit_index], s, when) else 1, i) for i, s in enumerate(answering)]
+    return [answering[i] for i in sorted(range(len(answering)), key=lambda i: key[i])] + rest
 
 
 def _day(hit: Hit) -> int:
@@ -147,28 +147,38 @@ def attribution(hit: Hit, lang: str) -> str:
     return message("according_to", lang, who=who, when=when)
 
 
-def differ(a: Sentence, b: Sentence, question: str, answer: str = "") -> bool:
-    """Whether ``a`` and ``b`` (from different articles) answer ``question`` differently.
+def same_topic(a: Sentence, b: Sentence, question: str) -> bool:
+    """Whether ``a`` and ``b`` report on the same thing.
 
-    They differ when each gives numbers the question does not and none of them are shared; or,
-    given the short ``answer`` taken from ``a``, when ``b`` (in the same script) has none of its
-    words; or, without one, when ``b`` is no paraphrase of ``a`` (cosine below :data:`SAME_CLAIM`)
-    and shares less than half of its content words beyond the question's.
+    In one script: they share a content word beyond the question's. Across scripts: their
+    vectors are close (cosine :data:`SAME_TOPIC`).
+    """
+    if is_arabic_script(a.text) != is_arabic_script(b.text):
+        return float(np.dot(a.vector, b.vector)) >= SAME_TOPIC
+    q = set(tokenize(question))
+    return bool((set(tokenize(a.text)) - q) & (set(tokenize(b.text)) - q))
+
+
+def differ(a: Sentence, b: Sentence, question: str, answer: str = "") -> bool:
+    """Whether ``a`` and ``b``, two reports on the same thing, answer ``question`` differently.
+
+    They differ when each gives numbers the question does not and none are shared; or, given
+    the short ``answer`` taken from ``a``, when ``b`` (same script) has none of its words; or,
+    without one, when ``b`` is no paraphrase of ``a`` (cosine below :data:`SAME_CLAIM`) and
+    shares less than half of its content words beyond the question's.
     """
     asked = set(numbers_in(question))
     na, nb = set(numbers_in(a.text)) - asked, set(numbers_in(b.text)) - asked
     if na and nb:
         return na.isdisjoint(nb)
-    if float(np.dot(a.vector, b.vector)) >= SAME_CLAIM:
-        return False
-    if is_arabic_script(a.text) != is_arabic_script(b.text):
-        return False  # words cannot be compared across scripts; numbers above could
+    if float(np.dot(a.vector, b.vector)) >= SAME_CLAIM or is_arabic_script(a.text) != is_arabic_script(b.text):
+        return False  # the same claim, or words that cannot be compared across scripts
     q = set(tokenize(question))
     if answer:
         words = set(tokenize(answer)) - q
         return bool(words) and not words & set(tokenize(b.text))
     wa, wb = set(tokenize(a.text)) - q, set(tokenize(b.text)) - q
-    return bool(wa and wb) and len(wa & wb) < 0.5 * min(len(wa), len(wb))
+    return len(wa & wb) < 0.5 * min(len(wa), len(wb))
 
 
 def other_reports(
@@ -176,12 +186,13 @@ def other_reports(
 ) -> list[Sentence]:
     """Sentences of other articles that answer about as well as ``cited`` but say something else.
 
-    One per article, newest first; ``ranked``: the evidence, most similar first. "As well" is
-    checked twice, since one sentence can match a question by chance: its passage must be about
-    as similar to the question as the cited one's, and so must the sentence; and when it is in
-    the question's script it must share a content word with the question.
+    One per article, newest first; ``ranked``: the evidence, most similar first. Only dated
+    articles are reports: undated text (an encyclopedia) is not set against another. "As well"
+    is checked twice, since one sentence can match a question by chance: its passage must be
+    about as similar to the question as the cited one's, and so must the sentence; and when it
+    is in the question's script it must share a content word with the question.
     """
-    if not cited:
+    if not cited or not all(_day(hits[s.hit_index]) for s in cited):
         return []
     articles = {hits[s.hit_index].article_id for s in cited}
     floor = max(s.score for s in cited) - OTHER_MARGIN
@@ -192,8 +203,11 @@ def other_reports(
         hit = hits[s.hit_index]
         if s.score < floor or hit.similarity < topic or hit.article_id in articles or hit.article_id in found:
             continue
+        if not _day(hit):
+            continue
         if is_arabic_script(s.text) == arabic and not asked & set(tokenize(s.text)):
             continue
-        if all(differ(c, s, question, answer) for c in cited):
+        related = [c for c in cited if same_topic(c, s, question)]
+        if related and all(differ(c, s, question, answer) for c in related):
             found[hit.article_id] = s
     return newest_first(list(found.values()), hits)
