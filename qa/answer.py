@@ -218,7 +218,9 @@ class Answerer:
         assert fields is not None  # the checks passed it
         text, citations = verdict.text, verdict.citations
         if self.config.time_aware:
-            others = other_reports(verdict.backed, evidence.ranked, hits, query.text, fields["answer"])
+            # the copied words, not the answer: a paraphrase ("SDF" for «قسد») would look like disagreement
+            said = fields.get("quote") or fields["answer"]
+            others = other_reports(verdict.backed, evidence.ranked, hits, query.text, said)
             if others:
                 more, extra = extractive_answer(
                     others, hits, query.lang, message("other_report", query.lang), len(citations) + 1

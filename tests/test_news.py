@@ -246,7 +246,9 @@ def test_the_date_filter_keeps_only_the_period(news):
 
 def test_the_models_answer_is_attributed_and_the_other_report_cited(news, service_for):
     """The LLM path: the short answer leads with its source and date; a differing report follows, cited."""
-    fake = FakeOpenAIServer([citing("declared full control", "The Syrian Democratic Forces")])
+    # the model copies the words that answer, as the prompt asks
+    quote = "The Syrian Democratic Forces"
+    fake = FakeOpenAIServer([citing("declared full control", "The Syrian Democratic Forces", quote=quote)])
     try:
         generator = Generator(chat_model(fake.base_url, "fake-model", "", 20.0), backend="openai")
         answer = service_for(news.index, generator).ask("Who controls Baghouz?")
