@@ -1,4 +1,4 @@
-"""The ``sanad`` command line: ingest articles, inspect the index, ask, evaluate, and serve the web app."""
+"""The ``sanad`` command line: ingest articles, inspect the index, ask, evaluate, serve the web app, export feedback."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from index.hybrid import open_index
 from index.ingest import ingest
 from index.loaders import load_paths
 from qa.errors import classify
+from qa.feedback import FeedbackStore
 from qa.types import Answer
 from settings import Settings
 
@@ -212,6 +213,47 @@ def eval_command(
     for lang, m in [*result["by_lang"].items(), ("all", result["overall"])]:
         cells = [f"{m[k]:>16}" if k == "n" else f"{m[k]:>16.3f}" if k in m else f"{'-':>16}" for k in keys]
         click.echo(" ".join([f"{lang:>16}", *cells]))
+
+
+@main.group("feedback")
+def feedback_group() -> None:
+    """The 👍/👎 readers gave answers in the chat, the embed and the API."""
+
+
+def _feedback_store(settings: Settings) -> FeedbackStore | None:
+    path = settings.data().feedback
+    if not path.exists():
+        click.echo(f"No feedback has been stored under {settings.data_dir} yet.", err=True)
+        return None
+    return FeedbackStore(path)
+
+
+@feedback_group.command("export")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE (default: stdout).")
+@click.option("--only", type=click.Choice(["up", "down"]), default=None, help="Only the 👍 or only the 👎 answers.")
+@click.pass_obj
+@explained
+def feedback_export_command(settings: Settings, out: Path | None, only: str | None) -> None:
+    """Write the rated answers as a `sanad eval` question set (JSONL; 👎 ones marked "feedback": "down")."""
+    store = _feedback_store(settings)
+    n = store.export(out or sys.stdout, only) if store else 0
+    if store is None and out is not None:
+        out.write_text("", encoding="utf-8")  # an empty set: the file a script expects exists
+    click.echo(f"{n} rated answer(s) exported" + (f" to {out}" if out else ""), err=True)
+
+
+@feedback_group.command("stats")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.pass_obj
+@explained
+def feedback_stats_command(settings: Settings, as_json: bool) -> None:
+    """Count the 👍 and 👎 answers, and those with a comment."""
+    store = _feedback_store(settings)
+    counts = store.counts() if store else {"up": 0, "down": 0, "comments": 0}
+    if as_json:
+        click.echo(json.dumps(counts))
+    else:
+        click.echo(f"up: {counts['up']}  down: {counts['down']}  with a comment: {counts['comments']}")
 
 
 if __name__ == "__main__":

@@ -40,3 +40,8 @@ class DataDir:
     def embedding_cache(self) -> Path:
         """Passage vectors kept for evaluations and benchmarks."""
         return self.root / "cache" / "embeddings.sqlite"
+
+    @property
+    def feedback(self) -> Path:
+        """Readers' 👍/👎 and comments on answers (``qa/feedback.py``)."""
+        return self.root / "feedback.sqlite3"

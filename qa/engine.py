@@ -21,6 +21,7 @@ from qa import local_llm
 from qa.answer import AnswerConfig, Answerer
 from qa.calibration import calibration_for
 from qa.errors import ModelUnavailable
+from qa.feedback import FeedbackStore
 from qa.generate import Generator, chat_model
 from qa.line import ModelLine
 from qa.retrieve import Mode, Retriever
@@ -81,7 +82,7 @@ def build_service(
         progress("starting the language model")
     generator = build_generator(config.llm, config.data, steady=watch)
     answerer = build_answerer(index, config.retrieval, config.top_k, generator, ModelLine(config.llm.wait))
-    return Service(answerer, index, config.chunking)
+    return Service(answerer, index, config.chunking, feedback=FeedbackStore(config.data.feedback))
 
 
 def build_answerer(

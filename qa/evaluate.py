@@ -2,10 +2,11 @@
 
 A question record: ``{"id", "question", "lang", "answers", "article_id", "answer_spans",
 "gold_paragraph_span"}`` (XQuAD adds ``answers_by_lang``: English questions are judged against
-the English answers). A retrieved passage is a *hit* when it overlaps the gold paragraph span
-in the question's article. ``bar@2000`` (budgeted answer recall) reads the retrieved passages in
-rank order until 2,000 characters have been read, and counts a hit when the read text covers
-one of the answer spans, so that larger passages gain nothing by being larger.
+the English answers; ``kind`` "absent" marks a question the index should refuse). A retrieved
+passage is a *hit* when it overlaps the gold paragraph span in the question's article.
+``bar@2000`` (budgeted answer recall) reads the retrieved passages in rank order until 2,000
+characters have been read, and counts a hit when the read text covers one of the answer spans,
+so that larger passages gain nothing by being larger.
 
 Answers are judged on what the asker reads (:func:`judge`): ``answer_exact`` (a normalised gold
 answer appears in the answer text), ``answer_f1`` (SQuAD token F1 with the best gold answer),
@@ -35,6 +36,7 @@ from index.hybrid import HybridIndex
 from index.ingest import Chunking, ingest
 from index.loaders import article_from_record, load_paths
 from index.types import Article
+from qa.errors import BadRequest
 from qa.query import make_queries
 from qa.retrieve import Retriever
 from qa.types import Answer, Hit
@@ -69,7 +71,16 @@ class Question:
             gold=(int(r["gold_paragraph_span"][0]), int(r["gold_paragraph_span"][1])),
             answer_spans=tuple((int(a), int(b)) for a, b in r.get("answer_spans", [])),
             answers=tuple(str(a) for a in answers),
+            kind=_kind(r.get("kind")),
         )
+
+
+def _kind(value: Any) -> str:
+    if value in (None, ""):
+        return "answerable"
+    if value not in KINDS:
+        raise BadRequest(f"A question's kind must be one of {', '.join(KINDS)}, not {value!r}.")
+    return str(value)
 
 
 @dataclass
@@ -215,9 +226,15 @@ def budgeted_answer_hit(hits: list[Hit], q: Question, budget: int = BUDGET_CHARS
 
 
 def load_questions(path: Path) -> list[Question]:
-    """Questions from a JSONL file."""
+    """Questions from a JSONL file (``sanad feedback export`` writes one).
+
+    A 👎 record with no gold answer (``"feedback": "down"``, ``answers`` empty) is skipped: the
+    answer it carries was rejected, so there is nothing to score against until a reviewer fills
+    in ``answers`` and the gold span. Keys the format does not use are ignored.
+    """
     with open(path, encoding="utf-8") as f:
-        return [Question.from_record(json.loads(line)) for line in f if line.strip()]
+        records = [json.loads(line) for line in f if line.strip()]
+    return [Question.from_record(r) for r in records if r.get("feedback") != "down" or r.get("answers")]
 
 
 def load_records(path: Path) -> list[dict[str, Any]]:

@@ -24,6 +24,7 @@ from index.loaders import article_from_record, load_paths
 from index.types import Article, IngestReport, Rejection, date_to_int
 from qa.answer import Answerer, Turn
 from qa.errors import BadRequest, NotFound
+from qa.feedback import FeedbackStore
 from qa.types import Answer, Event, Final
 
 MAX_HISTORY_TURNS = 20
@@ -72,6 +73,7 @@ class Service:
     answerer: Answerer
     index: HybridIndex
     chunking: Chunking = field(default_factory=Chunking)
+    feedback: FeedbackStore | None = None  # None: the chat offers no 👍/👎 and /api/feedback refuses
     started: float = field(default_factory=time.time)
     _writing: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -82,6 +84,10 @@ class Service:
     def backend(self) -> str:
         """Which back end writes answers: ``local``, ``openai`` or ``extractive``."""
         return self.answerer.backend
+
+    def index_version(self) -> str:
+        """The index's revision stamp (a new one on every change): which state of the index answered."""
+        return self.index.dense.revision()
 
     def ask_stream(
         self, question: str, history: Sequence[Turn] = (), filters: Filters | None = None, k: int | None = None

@@ -19,6 +19,7 @@ from index.hybrid import HybridIndex, IndexConfig, open_index
 from index.ingest import ingest
 from index.loaders import load_paths
 from qa.engine import LLMConfig, build_answerer, build_generator
+from qa.feedback import FeedbackStore
 from qa.generate import Generator
 from qa.retrieve import Mode
 from qa.service import Service
@@ -89,6 +90,14 @@ def service_for() -> Callable[..., Service]:
 def service(corpus: HybridIndex) -> Service:
     """The extractive service over the corpus."""
     return _service(corpus)
+
+
+@pytest.fixture(scope="module")
+def rated_service(corpus: HybridIndex, tmp_path_factory: pytest.TempPathFactory) -> Service:
+    """The extractive service over the corpus, keeping ratings in a data dir of its own (``feedback.path.parent``)."""
+    service = _service(corpus)
+    service.feedback = FeedbackStore(DataDir(tmp_path_factory.mktemp("rated")).feedback)
+    return service
 
 
 @pytest.fixture(scope="session")

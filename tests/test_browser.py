@@ -3,6 +3,7 @@
 Set SCREENSHOTS_DIR to keep the screenshots (docs/screenshots/ in the README come from here).
 """
 
+import json
 import os
 import shutil
 import subprocess
@@ -15,6 +16,7 @@ import pytest
 from playwright.sync_api import Frame, Page, sync_playwright
 
 from qa.generate import Generator, chat_model
+from tests.conftest import TOWN
 from tests.fakes import FakeOpenAIServer, citing
 from tests.processes import free_port
 from tests.servers import serve_app, serve_folder
@@ -298,6 +300,124 @@ def test_article_html_is_shown_as_text_and_never_runs(page, base, service, tmp_p
     assert "<script>window.__xss=2</script>" in sources and "<img src=x" in sources  # shown as text
     page.locator("#sources .sanad-source").first.hover()
     assert page.evaluate("window.__xss") is None  # nothing ran
+
+
+# Issue #14: ratings. The page's own thumbs and comment box, then the real `sanad feedback export` on the same data dir.
+
+
+@pytest.fixture(scope="module")
+def rated_base(rated_service, wiki):
+    with serve_app(rated_service, WebConfig(api_token=TOKEN, embed_origins=(wiki[1],))) as url:
+        yield url
+
+
+def exported(sanad_exe: str, service, *args: str) -> list[dict]:
+    """What `sanad feedback export` writes for the server's data dir, run as a user runs it."""
+    data = service.feedback.path.parent
+    out = data / f"export-{time.monotonic_ns()}.jsonl"
+    env = {**os.environ, "SANAD_DATA_DIR": str(data)}
+    result = subprocess.run(
+        [sanad_exe, "feedback", "export", "--out", str(out), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+
+
+def rate_and_comment(where: Page | Frame, thumb: str, text: str) -> None:
+    """Click the last answer's thumb, wait for the thanks, write a comment and send it."""
+    where.locator(f"#chat button[aria-label='{thumb}']").last.click()
+    where.wait_for_function("() => document.querySelector('#feedback-status').innerText.includes('Thanks')")
+    box = where.locator("#feedback-comment textarea")
+    box.fill(text)
+    where.locator("#feedback-send").click()
+    where.wait_for_function("() => document.querySelector('#feedback-status').innerText.includes('تعليقك')")
+    assert box.input_value() == ""  # stored: the box is ready for another
+
+
+def test_a_thumbs_down_and_its_comment_in_the_chat_are_exported(page, rated_base, rated_service, sanad_exe, tmp_path):
+    known = {f"feedback-{r['id']}" for r in rated_service.feedback.records()}
+    page.goto(f"{rated_base}/#token={TOKEN}")
+    ask(page, "Who controls Baghouz?", 0)
+    comment = "Wrong town? <b>قسد</b> took it"
+    rate_and_comment(page, "Dislike", comment)
+    assert page.locator("#chat button[aria-label='Disliked']").count() == 1  # the thumb stays lit
+    shot(page, tmp_path, "feedback.png")
+    ask(page, "And who shelled it?", 1)  # a new answer does not put the first one's thumb out
+    assert page.locator("#chat button[aria-label='Disliked']").count() == 1
+
+    (record,) = [r for r in exported(sanad_exe, rated_service) if r["id"] not in known]
+    shown = page.locator("#chat .sanad-msg").nth(1).inner_text()
+    assert record["question"] == "Who controls Baghouz?" and record["feedback"] == "down"
+    assert record["comment"] == comment and record["channel"] == "chat"
+    assert " ".join(record["answer"].split()) == " ".join(shown.split())  # the answer as it was shown
+    assert record["answers"] == [] and record["rejected_answer"] and record["rejected_answer"] in shown
+    assert record["backend"] == "extractive" and record["index_version"] == rated_service.index_version()
+    assert record["citations"] and any(TOWN in c["text"] for c in record["citations"])
+    assert record["article_id"] == record["citations"][0]["article_id"] == "seed.md"
+    assert [r["id"] for r in exported(sanad_exe, rated_service, "--only", "up") if r["id"] == record["id"]] == []
+    page.locator("#clear").click()  # a new conversation: no thumbs, no comment box, the rating stays stored
+    page.wait_for_function("() => !document.querySelector('#chat .sanad-msg')")
+    page.locator("#feedback-row").wait_for(state="hidden", timeout=10_000)
+    assert page.locator("#feedback-status").inner_text() == ""
+    assert record["id"] in {r["id"] for r in exported(sanad_exe, rated_service)}
+    only_localhost(page)
+    no_token_kept(page)
+
+
+def test_the_embed_thumbs_and_comment_fit_the_frame_and_are_exported(page, rated_base, rated_service, wiki, sanad_exe):
+    folder, wiki_url = wiki
+    (folder / "rated.html").write_text(
+        f'<iframe id="sanad" src="{rated_base}/embed/#token={TOKEN}" width="400" height="600"></iframe>'
+    )
+    known = {f"feedback-{r['id']}" for r in rated_service.feedback.records()}
+    page.goto(f"{wiki_url}/rated.html")
+    frame = page.wait_for_selector("#sanad").content_frame()
+    frame.wait_for_selector("#question textarea", timeout=60_000)
+    ask(frame, "من يسيطر على الباغوز؟", 0)
+    rate_and_comment(frame, "Like", "صحيح، شكراً")
+    inside = page.locator("#sanad").bounding_box()
+    for selector in ("#question textarea", "#ask", "#stop", "#clear", "#feedback-comment textarea", "#feedback-send"):
+        box = frame.locator(selector).bounding_box()
+        assert box and inside["y"] <= box["y"] and box["y"] + box["height"] <= inside["y"] + inside["height"] + 1, (
+            selector
+        )
+        assert inside["x"] <= box["x"] and box["x"] + box["width"] <= inside["x"] + inside["width"] + 1, selector
+    assert frame.evaluate("document.scrollingElement.scrollHeight") <= 600  # still no scrolling
+
+    (record,) = [r for r in exported(sanad_exe, rated_service) if r["id"] not in known]
+    shown = frame.locator("#chat .sanad-msg").nth(1).inner_text()
+    assert record["question"] == "من يسيطر على الباغوز؟" and record["feedback"] == "up"
+    assert record["comment"] == "صحيح، شكراً" and record["channel"] == "embed" and record["lang"] == "ar"
+    assert record["backend"] == "extractive" and record["index_version"] == rated_service.index_version()
+    (gold,) = record["answers"]  # a 👍 answer is the gold answer of the eval question
+    assert gold in shown and record["article_id"] == "seed.md" and record["answer_spans"]
+    assert " ".join(record["answer"].split()) == " ".join(shown.split())
+    assert [c["article_id"] for c in record["citations"]] == [
+        c["article_id"] for c in rated_service.feedback.records()[-1]["citations"]
+    ]
+    only_localhost(page)
+
+
+def test_the_chat_asks_within_dates_and_a_bad_date_loses_nothing(page, rated_base):
+    page.goto(f"{rated_base}/#token={TOKEN}")
+    page.get_by_text("Dates · التواريخ").click()  # collapsed until wanted
+    start = page.locator("#date-from textarea, #date-from input").first
+    start.fill("Dec 2018")
+    box = page.locator("#question textarea")
+    box.fill("Who controls Baghouz?")
+    page.locator("#ask").click()
+    page.wait_for_selector("#chat .sanad-error", timeout=30_000)
+    assert (
+        "date_from must be a date like 2018, 2018-12 or 2018-12-10" in page.locator("#chat .sanad-error").inner_text()
+    )
+    assert box.input_value() == "Who controls Baghouz?" and page.locator("#chat .sanad-msg").count() == 0
+    start.fill("2018-12")
+    send(page, 0)
+    assert page.locator("#chat a.cite").count() >= 1 and TOWN in page.locator("#sources").inner_text()
 
 
 # Issue #12's hard rule, with the default back end (the local model): the chat's example questions are

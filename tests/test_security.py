@@ -35,7 +35,9 @@ def chat_history_with_file(path: str) -> list:
 
 
 @pytest.fixture(scope="module")
-def server(service, monkeypatch_module):
+def server(rated_service, monkeypatch_module):
+    """The app under attack, with ratings on: the thumbs and the comment box are handlers too."""
+    service = rated_service
     monkeypatch_module.setenv("SANAD_API_TOKEN", ASK)  # what /proc/self/environ would leak
     monkeypatch_module.setenv("SANAD_ADMIN_TOKEN", ADMIN)
     web = WebConfig(api_token=ASK, admin_token=ADMIN, asks_per_minute=0, max_upload_bytes=2_000_000)
@@ -184,7 +186,8 @@ def test_oversized_questions(server):
     config = page_config(http)
     box = {c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == "question"}
     chat = next(i for i, d in enumerate(config["dependencies"]) if set(d["inputs"]) & box and len(d["outputs"]) == 4)
-    streamed = run_event(http, chat, ["why? " * 20_000, None])
+    dates = [""] * (len(config["dependencies"][chat]["inputs"]) - 2)  # the chat's date range, left empty
+    streamed = run_event(http, chat, ["why? " * 20_000, None, *dates])
     assert "too long" in streamed and "why? why?" not in streamed
 
 

@@ -2,6 +2,7 @@
 
     POST /api/ask          {question, history?, k?, filters?} -> the structured answer
     POST /api/ask/stream   the same as server-sent events: ``token`` events, then ``answer``
+    POST /api/feedback     {rating: up|down, comment?, answer} -> {id}: a reader's rating of an answer
     GET  /api/articles     index statistics and the stored articles (``q`` searches titles, sources, ids)
     POST /api/articles     ingest uploaded files or JSON records (admin token)
     GET  /api/articles/ID  one article and its passages
@@ -20,7 +21,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -30,7 +31,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from index.errors import IndexingError
-from qa.errors import QAError, classify
+from qa.errors import BadRequest, QAError, classify
+from qa.feedback import MAX_COMMENT_CHARS, RATINGS, answer_from_dict
 from qa.query import MAX_QUESTION_CHARS
 from qa.service import MAX_HISTORY_TURNS, Filters, Service, report_dict
 from qa.types import Event, Final, Reset, Status, Token
@@ -68,6 +70,51 @@ class AskRequest(BaseModel):
     history: list[HistoryTurn] = Field(default_factory=list, max_length=4 * MAX_HISTORY_TURNS)
     k: int | None = Field(None, ge=1, le=20, description="Passages to read (default: the server's top_k)")
     filters: FilterModel | None = None
+
+
+class RatedCitation(BaseModel):
+    """One citation of the rated answer, as ``/api/ask`` returned it."""
+
+    model_config = ConfigDict(extra="ignore")
+    n: int = Field(ge=1, le=999)
+    article_id: str = Field(max_length=512)
+    title: str = Field("", max_length=500)
+    source: str = Field("", max_length=200)
+    url: str = Field("", max_length=2048)
+    date: str = Field("", max_length=64)
+    text: str = Field("", max_length=20_000)
+    start: int = Field(0, ge=0)
+    end: int = Field(0, ge=0)
+    score: float = 0.0
+    supported: bool = True
+    quote: str = Field("", max_length=20_000)
+    quote_start: int = Field(0, ge=0)
+    quote_end: int = Field(0, ge=0)
+
+
+class RatedAnswer(BaseModel):
+    """The answer being rated: the object ``/api/ask`` returned (fields it does not need are ignored)."""
+
+    model_config = ConfigDict(extra="ignore")
+    question: str = Field(max_length=4 * MAX_QUESTION_CHARS)
+    answer: str = Field(max_length=20_000)
+    language: str = Field("", max_length=16)
+    abstained: bool = False
+    backend: str = Field("", max_length=32)
+    notice: str = Field("", max_length=2000)
+    citations: list[RatedCitation] = Field(default_factory=list, max_length=50)
+
+
+class FeedbackRequest(BaseModel):
+    """A reader's 👍 or 👎 of an answer, with an optional comment."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"rating": "down", "comment": "The town changed hands since.", "answer": {}}]},
+    )
+    rating: Literal["up", "down"]
+    comment: str = Field("", max_length=MAX_COMMENT_CHARS)
+    answer: RatedAnswer
 
 
 class ArticlesRequest(BaseModel):
@@ -128,6 +175,15 @@ def create_api(service: Service) -> FastAPI:
         filters = _filters(body)  # bad filters fail before the stream starts
         stream = service.ask_stream(body.question, _history(body), filters, body.k)
         return StreamingResponse(_events(stream), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
+
+    @api.post("/api/feedback", tags=["feedback"])
+    def feedback(body: FeedbackRequest) -> dict[str, int]:
+        """Store a 👍 or 👎 (and a comment) for an answer of ``/api/ask``; ``sanad feedback export`` writes them out."""
+        if service.feedback is None:
+            raise BadRequest("This server does not keep ratings.")
+        answer = answer_from_dict(body.answer.model_dump())
+        rating = RATINGS[body.rating]
+        return {"id": service.feedback.record(answer, rating, service.index_version(), "api", body.comment)}
 
     @api.get("/api/articles", tags=["articles"])
     def list_articles(

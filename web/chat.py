@@ -1,8 +1,9 @@
 """The Gradio pages: the chat at ``/`` (with an Articles tab) and its compact twin for wiki iframes.
 
 Handlers only format what ``qa`` yields (``web/render.py`` makes the HTML). What the browser
-may send is deliberately small: the question text. The conversation lives on the server in a
-``gr.State`` (per browser session), so no component value from the client can name a server
+may send is deliberately small: the question text and its date range (and, for ratings, the
+index of a message and a comment: ``web/feedback.py``). The conversation lives on the server in
+a ``gr.State`` (per browser session), so no component value from the client can name a server
 file or forge earlier answers.
 """
 
@@ -20,9 +21,10 @@ import gradio as gr
 
 from qa.errors import QAError, classify
 from qa.query import clean_question
-from qa.service import MAX_HISTORY_TURNS, Service
+from qa.service import MAX_HISTORY_TURNS, Filters, Service
 from qa.types import Final, Reset, Status, Token
-from web import render
+from web import feedback, render
+from web.feedback import index_version
 from web.render import Conversation, Turn
 
 logger = logging.getLogger(__name__)
@@ -44,10 +46,18 @@ def head() -> str:
 Update = tuple[Any, list[dict[str, str]], str, Conversation]
 
 
-def chat(service: Service, footnotes: bool, question: str, conversation: Conversation | None) -> Iterator[Update]:
+def chat(
+    service: Service,
+    footnotes: bool,
+    question: str,
+    conversation: Conversation | None,
+    date_from: str = "",
+    date_to: str = "",
+) -> Iterator[Update]:
     """Stream one answer into the chat; yields (question box, messages, sources panel, conversation).
 
     ``footnotes``: each answer carries its sources (the embed), instead of the panel beside the chat.
+    ``date_from``, ``date_to``: only articles dated in this range (YYYY, YYYY-MM or YYYY-MM-DD).
 
     A question sent while an earlier one is being answered is shown at once ("waiting…") and
     answered when its turn comes, in order: nothing sent is lost, and a follow-up sees the
@@ -57,6 +67,7 @@ def chat(service: Service, footnotes: bool, question: str, conversation: Convers
     turns = conversation.turns
     try:
         question = clean_question(question or "")  # refused before anything is echoed
+        filters = date_filters(date_from, date_to)
     except QAError as e:
         shown = render.messages(turns, footnotes) + [{"role": "assistant", "content": render.error_html(str(e))}]
         yield gr.skip(), shown, render.sources_html(turns), conversation  # the box keeps what was typed
@@ -76,7 +87,7 @@ def chat(service: Service, footnotes: bool, question: str, conversation: Convers
     history = conversation.history()[-MAX_HISTORY_TURNS:]
     turn.status = render.STAGES["searching"]
     try:
-        for event in service.ask_stream(question, history):
+        for event in service.ask_stream(question, history, filters):
             if turn.finished:  # stopped
                 return
             if isinstance(event, Status):
@@ -86,6 +97,7 @@ def chat(service: Service, footnotes: bool, question: str, conversation: Convers
             elif isinstance(event, Reset):
                 turn.written = ""
             elif isinstance(event, Final):
+                turn.index_version = index_version(service)
                 turn.answer = event.answer
                 continue
             yield gr.skip(), render.messages(turns, footnotes), gr.skip(), conversation
@@ -97,6 +109,16 @@ def chat(service: Service, footnotes: bool, question: str, conversation: Convers
     yield gr.skip(), render.messages(turns, footnotes), render.sources_html(turns), conversation
 
 
+def date_filters(date_from: Any, date_to: Any) -> Filters | None:
+    """The chat's date range as filters, None when both are empty; :class:`BadRequest` for a malformed date."""
+    start, end = (x.strip() if isinstance(x, str) else "" for x in (date_from, date_to))
+    if not start and not end:
+        return None
+    filters = Filters(date_from=start, date_to=end)
+    filters.where()  # raises BadRequest, before the question is echoed
+    return filters
+
+
 def stop(footnotes: bool, conversation: Conversation | None) -> tuple[list[dict[str, str]], Conversation]:
     """Stop the answer being written and the questions waiting behind it (their handlers are cancelled)."""
     conversation = conversation or Conversation()
@@ -106,9 +128,9 @@ def stop(footnotes: bool, conversation: Conversation | None) -> tuple[list[dict[
     return render.messages(conversation.turns, footnotes), conversation
 
 
-def new_conversation() -> tuple[list[dict[str, str]], str, Conversation]:
-    """An empty chat, sources panel and conversation."""
-    return [], render.sources_html([]), Conversation()
+def new_conversation() -> tuple[Any, str, Conversation]:
+    """An empty chat (no thumbs), sources panel and conversation."""
+    return gr.update(value=[], feedback_value=[]), render.sources_html([]), Conversation()
 
 
 ARTICLES_PAGE = 20
@@ -203,9 +225,9 @@ def build_ui(service: Service, compact: bool = False, uploads: bool = False) -> 
                     chatbot = gr.Chatbot(
                         elem_id="chat",
                         label="Sanad",
-                        height=470 if compact else 520,  # the embed: 600 px, less the question row
+                        height=440 if compact else 520,  # the embed: 600 px, less the question and comment rows
                         buttons=["copy"],
-                        feedback_options=None,
+                        feedback_options=("Like", "Dislike") if service.feedback is not None else None,
                         group_consecutive_messages=False,
                         render_markdown=False,
                     )
@@ -229,7 +251,21 @@ def build_ui(service: Service, compact: bool = False, uploads: bool = False) -> 
                         )
                         if compact:  # one row in the embed: no room for more
                             clear = gr.Button("New · جديد", size="sm", elem_id="clear", scale=0, min_width=60)
+                    comments = feedback.comment_row() if service.feedback is not None else None
+                    dates: list[gr.Textbox] = []
                     if not compact:
+                        with gr.Accordion("Dates · التواريخ", open=False, elem_id="dates"):
+                            with gr.Row():
+                                for name, label in (("from", "from · من"), ("to", "to · إلى")):
+                                    dates.append(
+                                        gr.Textbox(
+                                            label=label,
+                                            placeholder="YYYY, YYYY-MM or YYYY-MM-DD",
+                                            elem_id=f"date-{name}",
+                                            max_length=10,
+                                            min_width=120,
+                                        )
+                                    )
                         with gr.Row(elem_id="examples"):
                             for example in EXAMPLES:  # filled in by the browser alone: no server call
                                 button = gr.Button(example, size="sm", variant="secondary", min_width=60)
@@ -318,7 +354,7 @@ def build_ui(service: Service, compact: bool = False, uploads: bool = False) -> 
         asked = gr.on(
             [question.submit, send.click],
             functools.partial(chat, service, compact),
-            [question, conversation],
+            [question, conversation, *dates],  # the embed has no room for dates: it asks about all
             [question, chatbot, target, conversation],
             api_visibility="private",
             concurrency_limit=8,  # a question waiting behind its conversation's earlier one holds a slot
@@ -332,4 +368,6 @@ def build_ui(service: Service, compact: bool = False, uploads: bool = False) -> 
             api_visibility="private",
         )
         clear.click(new_conversation, None, [chatbot, target, conversation], api_visibility="private")
+        if comments is not None:
+            feedback.wire(comments, service, "embed" if compact else "chat", chatbot, conversation, clear)
     return ui

@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 TOKEN_HEADER = "x-sanad-token"
 ASK_BODY_LIMIT = 256 * 1024  # a question, its history and filters fit many times over
+FEEDBACK_BODY_LIMIT = 128 * 1024  # a rated answer with its cited passages, and a comment
 FAILED_TOKENS_PER_MINUTE = 10  # wrong tokens an address may send before it is locked out for a while
 # The pages a browser loads, at each mount point of the Gradio UI.
 UI_MOUNTS = ("", "/embed")
@@ -54,6 +55,7 @@ def routes(max_upload_bytes: int) -> list[Rule]:
         _rule("GET HEAD", r"/healthz|/readyz"),
         _rule("GET", r"/docs|/openapi\.json|/embed"),
         _rule("POST", r"/api/ask(/stream)?", "ask", question=True),
+        _rule("POST", r"/api/feedback", "ask", question=True, limit=FEEDBACK_BODY_LIMIT),
         _rule("GET", r"/api/articles", "ask"),
         _rule("GET", r"/api/articles/.+", "ask"),
         _rule("DELETE", r"/api/articles/.+", "admin"),

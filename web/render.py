@@ -37,6 +37,9 @@ class Turn:
     error: str = ""
     written: str = ""  # the answer's text so far, while it streams
     status: str = STAGES["searching"]  # what is being done before its first word
+    index_version: str = ""  # the index revision the answer came from (kept with its rating)
+    feedback_id: int | None = None  # its stored 👍/👎, once rated
+    rating: int = 0  # 1 👍, -1 👎, 0 not rated
 
     @property
     def finished(self) -> bool:
@@ -49,10 +52,16 @@ class Conversation:
     """A chat's turns; kept on the server (``gr.State``), never sent by the browser."""
 
     turns: list[Turn] = field(default_factory=list)
+    rated: Turn | None = None  # the answer rated last: a comment goes to its rating
 
     def history(self) -> list[tuple[str, str]]:
         """(question, answer) pairs of the answered turns, for follow-up questions."""
         return [(t.question, t.answer.answer) for t in self.turns if t.answer is not None]
+
+
+def thumbs(turns: Sequence[Turn]) -> list[str | None]:
+    """The chat's thumb for each answer ("Like", "Dislike" or None), so a new message does not clear them."""
+    return [{1: "Like", -1: "Dislike"}.get(t.rating) for t in turns]
 
 
 def safe_url(url: str) -> str:
@@ -110,6 +119,12 @@ def streaming_html(text: str, status: str = "") -> str:
 def error_html(text: str) -> str:
     """An error shown in place of an answer."""
     return f'<div class="sanad-error" dir="auto">{html.escape(text)}</div>'
+
+
+def feedback_html(text: str, error: bool = False) -> str:
+    """What became of a rating or a comment (one short line under the comment box)."""
+    kind = "sanad-error" if error else "sanad-meta"
+    return f'<div class="{kind}" dir="auto" role="status">{html.escape(text)}</div>' if text else ""
 
 
 def question_html(question: str) -> str:
