@@ -89,6 +89,13 @@ class IncrementalBM25:
             out[rows] += idf * tfs / (norm + tfs)
         return out
 
+    def idf(self, token: str) -> float:
+        """The token's inverse document frequency over the live rows (as :meth:`scores` weighs it)."""
+        live = int(self._alive.sum())
+        term = self.vocab.get(token)
+        df = int(self._alive[self._postings(term)[0]].sum()) if term is not None else 0
+        return float(np.log(1.0 + (live - df + 0.5) / (df + 0.5)))
+
     def _postings(self, term: int) -> tuple[np.ndarray, np.ndarray]:
         """Rows containing ``term`` and its count in each, over all segments."""
         rows, tfs, offset = [], [], 0

@@ -91,7 +91,7 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(rf"{_B}({_MONTH}),?\s+(?:(?:من\s+)?(?:عام|سنه)\s+)?{_YEAR}{_E}"), "my"),
     (re.compile(rf"{_B}{_DAY}{_OF}({_MONTH})\s+(الجاري|الحالي|الماضي|المنصرم|المقبل|القادم){_E}"), "dm_rel"),
     (re.compile(rf"{_B}({_MONTH})\s+(الجاري|الحالي|الماضي|المنصرم|المقبل|القادم){_E}"), "m_rel"),
-    (re.compile(rf"{_B}(?:in|during|عام|سنه|العام|لعام)\s+{_YEAR}{_E}"), "y"),
+    (re.compile(rf"{_B}(?:in|during|عام|سنه|العام|لعام|في|خلال)\s+{_YEAR}{_E}"), "y"),
     (re.compile(rf"{_B}{_YEAR}\s*(?:م{_E}|ميلادي)"), "y"),
 ]
 _RELATIVE_DAYS = {"امس": -1, "yesterday": -1, "اليوم": 0, "today": 0, "غدا": 1, "tomorrow": 1}

@@ -116,6 +116,12 @@ class LexicalIndex:
             top = np.argsort(-scores)[:k]
             return [(self._ids[i], float(scores[i])) for i in top if scores[i] > 0]
 
+    def idf(self, tokens: Iterable[str]) -> dict[str, float]:
+        """How rare each (normalised) token is among the passages: BM25's inverse document frequency."""
+        with self._lock:
+            model = self._built()
+            return {t: model.idf(t) if model is not None else 0.0 for t in tokens}
+
     def _built(self) -> IncrementalBM25 | None:
         if self._model is not None or self.count() == 0:
             return self._model

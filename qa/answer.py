@@ -23,7 +23,7 @@ from typing import Any
 
 from index.embeddings import Encoder
 from prompts import message
-from qa.calibration import Calibration
+from qa.calibration import Calibration, coverage
 from qa.citations import verify
 from qa.errors import BadRequest, ModelFailed, NothingIndexed
 from qa.evidence import Evidence, extractive_answer, pick, read_evidence
@@ -112,26 +112,38 @@ class Answerer:
         when = asked_when(query.text) if self.config.time_aware else When()
         yield Status("searching")
         hits, searched = self._search(query, history, where, k)
-        if when.kind == "dated":  # the period's articles, when they answer about as well as any
+        evidence = None
+        if when.kind == "dated":  # the period's articles, when they answer (by the calibrated rule)
             dated, narrowed = self._search(query, history, when.where(where), k)
-            if dated and _best(dated) >= _best(hits) - ANSWERING_MARGIN:
-                hits, searched = dated, narrowed
+            if dated:
+                read = read_evidence(narrowed, dated, self.encoder)
+                if self._answerable(narrowed, dated, read):
+                    hits, searched, evidence = dated, narrowed, read
         timings["retrieve"] = _ms(started)
         if not hits and self.retriever.dense.count() == 0:
             raise NothingIndexed()
-        if _best(hits) < self.calibration.min_similarity(searched.arabic):
+        if evidence is None and hits:
+            evidence = read_evidence(searched, hits, self.encoder)
+        if evidence is None or not self._answerable(searched, hits, evidence):
             refusal = message("not_found", query.lang)
             yield Token(refusal)
             answer = Answer(query.text, refusal, query.lang, True, "extractive")
         else:
             yield Status("reading", len(hits))
-            evidence = read_evidence(searched, hits, self.encoder)
-            evidence = replace(evidence, ranked=by_time(evidence.ranked, hits, when))
+            evidence = replace(evidence, ranked=by_time(evidence.ranked, hits, when, query.text))
             answer = yield from self._write(query, hits, evidence, when)
         timings["generate"] = _ms(started) - timings["retrieve"]
         timings["total"] = _ms(started)
         answer.timings_ms = timings
         yield Final(answer)
+
+    def _answerable(self, query: Query, hits: list[Hit], evidence: Evidence) -> bool:
+        """Whether the passages answer ``query``, by the calibrated score (``qa/calibration.py``)."""
+        best = max(hits, key=lambda h: h.similarity)
+        sentence = evidence.ranked[0].score if evidence.ranked else -1.0
+        lexical = self.retriever.lexical
+        covered = coverage(query.text, hits[0].text, lexical.idf if lexical is not None else None)
+        return self.calibration.answerable(query.arabic, best.similarity, sentence, covered)
 
     def _search(
         self, query: Query, history: Sequence[Turn], where: dict[str, Any] | None, k: int
@@ -159,15 +171,20 @@ class Answerer:
             if isinstance(answer, Answer):
                 return answer
             notice = answer
-        chosen = pick(evidence.ranked, self.config.max_sentences)
+        timed = self.config.time_aware and when.kind != "any"
+        # in time order, a sentence as good as the best within the margin by_time used is as quotable
+        chosen = pick(evidence.ranked, self.config.max_sentences, ANSWERING_MARGIN if timed else 0.03)
         lead = ""
         if self.config.time_aware:
             if when.kind != "any":  # in time order: the articles as by_time ranked them
                 place = {hits[s.hit_index].article_id: i for i, s in reversed(list(enumerate(evidence.ranked)))}
                 chosen = sorted(chosen, key=lambda s: place[hits[s.hit_index].article_id])
-            others = other_reports(chosen, evidence.ranked, hits, query.text)
-            if others or _disagree(chosen, hits, query.text):
-                chosen = newest_first(chosen + others, hits)
+            # the first quoted article is the answer's source; other dated reports may say otherwise
+            source = hits[chosen[0].hit_index].article_id if chosen else ""
+            cited = [s for s in chosen if hits[s.hit_index].article_id == source]
+            others = other_reports(cited, evidence.ranked, hits, query.text)
+            if others:
+                chosen = newest_first(chosen + [s for s in others if s not in chosen], hits)
                 lead = message("reports_differ", query.lang)
         text, citations = extractive_answer(chosen, hits, query.lang, lead)
         yield Token(text)
@@ -241,15 +258,6 @@ class Answerer:
         """The attribution of the first evidence sentence the model named ("" when it named none)."""
         n = next((n for n in named if 1 <= n <= len(chosen)), 0)
         return attribution(hits[chosen[n - 1].hit_index], lang) if n else ""
-
-
-def _disagree(chosen: list[Sentence], hits: list[Hit], question: str) -> bool:
-    """Whether another article among ``chosen`` answers differently from the best sentence's article."""
-    if not chosen:
-        return False
-    best = max(chosen, key=lambda s: s.score)
-    first = [s for s in chosen if hits[s.hit_index].article_id == hits[best.hit_index].article_id]
-    return bool(other_reports(first, chosen, hits, question))
 
 
 def _best(hits: list[Hit]) -> float:

@@ -1,39 +1,52 @@
 """Thresholds that depend on the embedding model, stored with the model's fingerprint.
 
-Abstention compares the best passage's cosine similarity with ``min_similarity``; citation
-checking compares answer sentences with their passages' sentences against ``support``. Both
-were fitted for one model (``bench/calibrate.py``, XQuAD, confirmed on ARCD) and mean nothing
-for another: ``qa/calibration.json`` keeps them by fingerprint (the model's vector of a probe
-sentence), and a model with no entry gets the default ones with a warning.
+Abstention (:meth:`Calibration.answerable`): for a question in Arabic script, the best
+passage's cosine + the best sentence's cosine + 0.1 × how much of the question's weight (BM25
+idf) the best passage holds, against ``min_answer_arabic``; for other questions (their
+words cannot be looked up in Arabic articles) the best passage's cosine against
+``min_similarity_other``. Citation checking compares answer sentences with their passages'
+sentences against ``support``. They were fitted for one model (``bench/calibrate.py`` and
+``bench/answerability.py``, XQuAD, confirmed on ARCD) and mean nothing for another:
+``qa/calibration.json`` keeps them by fingerprint (the model's vector of a probe sentence),
+and a model with no entry gets the default ones with a warning.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.resources import files
 from typing import Any
 
+from index.arabic import tokenize
 from index.embeddings import Encoder, fingerprint_similarity
 
 logger = logging.getLogger(__name__)
 _SAME_MODEL = 0.98  # fingerprint similarity of one model on any backend (torch, bf16, int8)
+COVERAGE_WEIGHT = 0.1  # fitted on XQuAD with 0 and 1,000 distractors, confirmed on ARCD
 
 
 @dataclass(frozen=True)
 class Calibration:
     """Similarity thresholds for one embedding model, by question (or answer) script."""
 
-    min_similarity_arabic: float = 0.83
+    min_answer_arabic: float = 1.70
     min_similarity_other: float = 0.77
     support_arabic: float = 0.87
     support_other: float = 0.84
     fitted: str = ""  # how and where; "" when these are defaults for an uncalibrated model
 
-    def min_similarity(self, arabic: bool) -> float:
-        """Below this best-passage similarity the articles are taken not to answer."""
-        return self.min_similarity_arabic if arabic else self.min_similarity_other
+    def answerable(self, arabic: bool, passage: float, sentence: float, coverage: float) -> bool:
+        """Whether the articles are taken to answer, from the best passage's and sentence's cosines.
+
+        ``coverage``: the share of the question's idf weight whose words the best passage holds
+        (:func:`coverage`); it counts for questions in Arabic script only.
+        """
+        if arabic:
+            return passage + sentence + COVERAGE_WEIGHT * coverage >= self.min_answer_arabic
+        return passage >= self.min_similarity_other
 
     def support(self, arabic: bool) -> float:
         """Claim-to-sentence similarity that counts as support."""
@@ -57,3 +70,14 @@ def calibration_for(encoder: Encoder) -> Calibration:
         encoder.name,
     )
     return Calibration()
+
+
+def coverage(question: str, passage: str, idf: Callable[[list[str]], dict[str, float]] | None) -> float:
+    """The share of the question's content words, weighted by ``idf`` (all 1 without it), found in ``passage``."""
+    asked = list(dict.fromkeys(tokenize(question)))
+    if not asked:
+        return 0.0
+    weights = idf(asked) if idf is not None else dict.fromkeys(asked, 1.0)
+    total = sum(weights.values())
+    held = set(tokenize(passage))
+    return sum(w for t, w in weights.items() if t in held) / total if total > 0 else 0.0

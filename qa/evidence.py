@@ -70,10 +70,14 @@ def read_evidence(query: Query, hits: list[Hit], encoder: Encoder) -> Evidence:
 
 
 def pick(ranked: list[Sentence], max_sentences: int = 3, margin: float = 0.03) -> list[Sentence]:
-    """The best sentence and up to ``max_sentences - 1`` more within ``margin`` of it, in text order."""
+    """The first sentences of ``ranked`` (up to ``max_sentences``) within ``margin`` of the best one, in text order.
+
+    ``ranked`` is most similar first, or in time order (``qa.news.by_time``): the margin is
+    measured from the most similar sentence either way.
+    """
     if not ranked:
         return []
-    best = ranked[0].score
+    best = max(s.score for s in ranked)
     chosen = [s for s in ranked[:max_sentences] if s.score >= best - margin]
     # Reading order: by passage rank, then position in the article.
     return sorted(chosen, key=lambda s: (s.hit_index, s.start))

@@ -31,16 +31,23 @@ from qa.citations import numbers_in
 from qa.types import Hit, Sentence
 
 ANSWERING_MARGIN = 0.04  # a sentence this close to the best one's similarity answers the question too
-OTHER_MARGIN = 0.03  # ... and one of another article this close to a cited one is another report of it
+OTHER_MARGIN = ANSWERING_MARGIN  # ... and one of another article this close to a cited one is another report
 SAME_CLAIM = 0.93  # two sentences this similar (cosine) say the same thing, even in other words
 SAME_TOPIC = 0.85  # two sentences in different scripts this similar report on the same thing
 
+# Words that say "now" and nothing of the topic (normalised as index.arabic.tokenize leaves them).
+_TIME_WORDS = frozenset(
+    tokenize(
+        "now currently current still today nowadays presently latest anymore moment present yet "
+        "حالياً الآن اليوم الحالي الحالية الراهن يزال تزال زال زالت مازال مازالت لازال لازالت أحدث آخر"
+    )
+)
 _PRESENT_EN = re.compile(
     r"\b(now|currently|current|still|today|nowadays|presently|latest|anymore|these days|at present|"
     r"at the moment|so far|as of)\b"
 )
 _PRESENT_VERB_EN = re.compile(
-    r"^(?:who|what|which|where|how many|how much)\s+(?:is|are|'s|does|do|has|have|\w+[^s]s)\b"
+    r"^(?:who|what|which|where|how many|how much)\s+(?:\w+[^s]s|(?:\w+\s+){0,3}?(?:is|are|'s|does|do|has|have))\b"
 )
 _PAST_EN = re.compile(r"\b(was|were|did|had|ago|then|used to|at the time|formerly)\b|^\w+\s+\w+ed\b")
 _PRESENT_AR = re.compile(
@@ -49,7 +56,8 @@ _PRESENT_AR = re.compile(
 )
 # an imperfect (present) verb after the question word: «من يسيطر», «هل تزال»; not nouns in ت (تاريخ, تعداد…)
 _PRESENT_VERB_AR = re.compile(
-    r"^(?:من|ما|ماذا|اي|كم|هل|اين|لمن|بيد من)\s+(?:لا\s+)?[يت](?!م(?!\w)|اريخ|عداد|رتيب|كلفه)\w{2,}"
+    r"^(?:من|ما|ماذا|اي|كم|هل|اين|لمن|بيد من)(?:\s+\w+){0,3}?\s+(?:لا\s+)?[يت](?!م(?!\w)|اريخ|عداد|رتيب|كلفه)\w{2,}"
+    r"|^(?:من|ما)\s+(?:هو|هي|هم)(?!\w)"  # a nominal question: «من هو الفائز…»
 )
 _PAST_AR = re.compile(r"(?<!\w)(كان|كانت|كانوا|سابقا|انذاك|حينها|وقتها|حينئذ)(?!\w)")
 
@@ -97,25 +105,43 @@ def mentions(hit: Hit, sentence: Sentence | None, when: When) -> bool:
     return any(p.overlaps(when.first, when.last) for p in find_dates(text, hit.date))
 
 
-def by_time(ranked: list[Sentence], hits: list[Hit], when: When, margin: float = ANSWERING_MARGIN) -> list[Sentence]:
+def by_time(
+    ranked: list[Sentence], hits: list[Hit], when: When, question: str = "", margin: float = ANSWERING_MARGIN
+) -> list[Sentence]:
     """``ranked`` (most similar first) with the sentences that answer about as well as the best put in time order.
 
-    Present questions: the dated ones newest first, in the places dated ones held (an undated
-    sentence keeps its place: nothing says it is older). Dated questions: sentences of the asked
-    period first. Other questions, or a single answering sentence: unchanged.
+    Present questions: the dated reports on the question's topic (:func:`on_topic`) newest
+    first, in the places they held. An undated sentence keeps its place: in a collection that
+    mixes reference text with news, putting every dated sentence first put news above the
+    encyclopedia's answer (ARCD with 1,000 news articles). A newer report about something else
+    is not promoted for sharing "closed" with the question.
+    Dated questions: sentences of the asked period first. Other questions, or a single
+    answering sentence: unchanged.
     """
     if when.kind == "any" or len(ranked) < 2:
         return ranked
     n = sum(s.score >= ranked[0].score - margin for s in ranked)  # ranked is sorted: they are its first n
     answering, rest = list(ranked[:n]), ranked[n:]
-    if when.kind == "present":  # dated sentences newest first, in the places dated ones held
-        slots = [i for i, s in enumerate(answering) if _day(hits[s.hit_index])]
+    if when.kind == "present":  # dated reports on the question's topic newest first, in the places they held
+        slots = [i for i, s in enumerate(answering) if _day(hits[s.hit_index]) and on_topic(s, question)]
         dated = sorted((answering[i] for i in slots), key=lambda s: -_day(hits[s.hit_index]))
         for i, s in zip(slots, dated):
             answering[i] = s
         return answering + rest
     key = [(0 if mentions(hits[s.hit_index], s, when) else 1, i) for i, s in enumerate(answering)]
     return [answering[i] for i in sorted(range(len(answering)), key=lambda i: key[i])] + rest
+
+
+def on_topic(sentence: Sentence, question: str) -> bool:
+    """Whether the sentence has at least half of the question's content words besides its time words.
+
+    ("still", «حالياً» say nothing of the topic.) Across scripts words cannot tell: then it is
+    taken to be.
+    """
+    if is_arabic_script(sentence.text) != is_arabic_script(question):
+        return True
+    asked = set(tokenize(question)) - _TIME_WORDS
+    return len(asked & set(tokenize(sentence.text))) >= max(1, (len(asked) + 1) // 2)
 
 
 def _day(hit: Hit) -> int:
@@ -150,13 +176,15 @@ def attribution(hit: Hit, lang: str) -> str:
 def same_topic(a: Sentence, b: Sentence, question: str) -> bool:
     """Whether ``a`` and ``b`` report on the same thing.
 
-    In one script: they share a content word beyond the question's. Across scripts: their
-    vectors are close (cosine :data:`SAME_TOPIC`).
+    In one script: they share a content word beyond the question's, or two of the question's
+    ("killed … has risen to 19" and "death toll … at 31" both name the floods of the question).
+    Across scripts: their vectors are close (cosine :data:`SAME_TOPIC`).
     """
     if is_arabic_script(a.text) != is_arabic_script(b.text):
         return float(np.dot(a.vector, b.vector)) >= SAME_TOPIC
-    q = set(tokenize(question))
-    return bool((set(tokenize(a.text)) - q) & (set(tokenize(b.text)) - q))
+    q = set(tokenize(question)) - _TIME_WORDS
+    shared = set(tokenize(a.text)) & set(tokenize(b.text))
+    return bool(shared - q) or len(shared & q) >= 2
 
 
 def differ(a: Sentence, b: Sentence, question: str, answer: str = "") -> bool:
@@ -189,23 +217,22 @@ def other_reports(
     One per article, newest first; ``ranked``: the evidence, most similar first. Only dated
     articles are reports: undated text (an encyclopedia) is not set against another. "As well"
     is checked twice, since one sentence can match a question by chance: its passage must be
-    about as similar to the question as the cited one's, and so must the sentence; and when it
-    is in the question's script it must share a content word with the question.
+    about as similar to the question as the cited one's, and so must the sentence; and it must
+    hold half of the question's words (:func:`on_topic`), report on the same thing as a cited
+    sentence (:func:`same_topic`) and differ from every cited sentence it shares the topic with.
     """
-    if not cited or not all(_day(hits[s.hit_index]) for s in cited):
+    cited = [s for s in cited if _day(hits[s.hit_index])]  # an undated sentence is set against nothing
+    if not cited:
         return []
     articles = {hits[s.hit_index].article_id for s in cited}
     floor = max(s.score for s in cited) - OTHER_MARGIN
     topic = max(hits[s.hit_index].similarity for s in cited) - ANSWERING_MARGIN
-    asked, arabic = set(tokenize(question)), is_arabic_script(question)
     found: dict[str, Sentence] = {}
     for s in ranked:
         hit = hits[s.hit_index]
         if s.score < floor or hit.similarity < topic or hit.article_id in articles or hit.article_id in found:
             continue
-        if not _day(hit):
-            continue
-        if is_arabic_script(s.text) == arabic and not asked & set(tokenize(s.text)):
+        if not _day(hit) or not on_topic(s, question):
             continue
         related = [c for c in cited if same_topic(c, s, question)]
         if related and all(differ(c, s, question, answer) for c in related):

@@ -73,8 +73,10 @@ def test_empty_and_huge_questions_are_clear_errors(answerer, question):
 
 
 def test_abstention_follows_the_calibration(answerer):
-    strict = Answerer(answerer.encoder, answerer.retriever, Calibration(0.99, 0.99, 0.9, 0.9))
+    strict = Answerer(answerer.encoder, answerer.retriever, Calibration(2.5, 0.99, 0.9, 0.9))
     assert strict.answer("Who controls Baghouz?").abstained
+    assert strict.answer("من يسيطر على الباغوز؟").abstained
+    assert not answerer.answer("من يسيطر على الباغوز؟").abstained
 
 
 def test_the_shipped_model_has_its_calibration(answerer):
