@@ -12,6 +12,23 @@ pytestmark = pytest.mark.slow
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
+def smoke(script, data_dir):
+    """Run ``bench/<script> --smoke``; it must succeed and leave docs/benchmarks.md alone. Its standard output."""
+    report = ROOT / "docs" / "benchmarks.md"
+    before = report.read_bytes() if report.exists() else b""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / script), "--smoke", "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (report.read_bytes() if report.exists() else b"") == before  # smoke runs leave the report alone
+    return result.stdout
+
+
 @pytest.mark.skipif(not (SHARED_DATA / "xquad").is_dir(), reason="needs ../shared/data beside the checkout")
 @pytest.mark.parametrize(
     "script",
@@ -29,36 +46,14 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
     ],
 )
 def test_bench_script_smoke(script, data_dir):
-    report = ROOT / "docs" / "benchmarks.md"
-    before = report.read_bytes() if report.exists() else b""
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / script), "--smoke", "--data-dir", str(data_dir)],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env={**os.environ, "HF_HUB_OFFLINE": "1"},
-        cwd=ROOT,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "|---" in result.stdout  # printed a table
-    assert (report.read_bytes() if report.exists() else b"") == before  # smoke runs leave the report alone
+    assert "|---" in smoke(script, data_dir)  # printed a table
 
 
 def test_news_time_bench_smoke(data_dir):
     """The news-time bench runs on two topics of its own data set (no ../shared) and prints every group."""
-    report = ROOT / "docs" / "benchmarks.md"
-    before = report.read_bytes() if report.exists() else b""
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "news_time.py"), "--smoke", "--data-dir", str(data_dir)],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        env={**os.environ, "HF_HUB_OFFLINE": "1"},
-        cwd=ROOT,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "| first_cited (before → after) |" in result.stdout
-    rows = [line.split("|") for line in result.stdout.splitlines() if line.startswith("| 0 |")]
+    out = smoke("news_time.py", data_dir)
+    assert "| first_cited (before → after) |" in out
+    rows = [line.split("|") for line in out.splitlines() if line.startswith("| 0 |")]
     assert {(r[2].strip(), r[3].strip()) for r in rows} == {
         ("ar", "dated"),
         ("ar", "present"),
@@ -66,4 +61,3 @@ def test_news_time_bench_smoke(data_dir):
         ("en", "present"),
     }
     assert all(" → " in r[5] for r in rows)  # before and after, side by side
-    assert (report.read_bytes() if report.exists() else b"") == before  # smoke runs leave the report alone
