@@ -80,7 +80,10 @@ _DAY = r"(?:ال)?(?:ـ)?([0-3]?\d)(?:st|nd|rd|th)?"  # «الـ10» is normalis
 _OF = r"(?:\s+(?:من|of))?\s+"  # «10 من كانون الأول», "10th of December"
 
 # Each pattern: (regex on normalised text, which groups are day/month/year, calendar)
+_HIJRI_MARK = r"\s*(?:هـ|ه(?!\w)|هجري)"
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(rf"{_B}(\d{{4}})[/-](\d{{1,2}})[/-](\d{{1,2}}){_HIJRI_MARK}"), "hijri_ymd"),
+    (re.compile(rf"{_B}(\d{{1,2}})[/-](\d{{1,2}})[/-](\d{{4}}){_HIJRI_MARK}"), "hijri_dmy_numeric"),
     (re.compile(rf"{_B}(\d{{4}})-(\d{{1,2}})-(\d{{1,2}}){_E}"), "ymd"),
     (re.compile(rf"{_B}(\d{{1,2}})[/.](\d{{1,2}})[/.](\d{{4}}){_E}"), "dmy_numeric"),
     (re.compile(rf"{_B}(\d{{4}})/(\d{{1,2}})/(\d{{1,2}}){_E}"), "ymd"),
@@ -196,10 +199,19 @@ def _read(kind: str, g: tuple[str | None, ...], base: Period | None) -> Period |
     if kind == "dmy_numeric":
         a, b, year = int(g[0] or 0), int(g[1] or 0), int(g[2] or 0)
         return period(year, b, a) if b <= 12 else period(year, a, b)  # day first unless it cannot be
-    if kind in ("hijri_dmy", "hijri_my"):
-        hday, hname, hyear = (int(g[0] or 1), g[1], g[2]) if kind == "hijri_dmy" else (1, g[0], g[1])
+    if kind.startswith("hijri"):
+        if kind == "hijri_ymd":
+            hyear, hmonth, hday = int(g[0] or 0), int(g[1] or 0), int(g[2] or 0)
+        elif kind == "hijri_dmy_numeric":
+            hday, hmonth, hyear = int(g[0] or 0), int(g[1] or 0), int(g[2] or 0)
+        elif kind == "hijri_dmy":
+            hday, hmonth, hyear = int(g[0] or 0), _HIJRI[str(g[1])], int(g[2] or 0)
+        else:
+            hday, hmonth, hyear = 1, _HIJRI[str(g[0])], int(g[1] or 0)
+        if not (1 <= hday <= 30 and 1 <= hmonth <= 12 and 1 <= hyear):
+            return None
         try:
-            d = hijri_to_gregorian(int(hyear or 0), _HIJRI[str(hname)], hday)
+            d = hijri_to_gregorian(hyear, hmonth, hday)
         except ValueError:
             return None
         if kind == "hijri_my":  # a Hijri month straddles two Gregorian ones: keep the one it starts in

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from qa.errors import BadRequest, NotFound
+from qa.news import strip_attribution
 from qa.types import Answer, Citation, Hit
 
 MAX_COMMENT_CHARS = 2000
@@ -184,10 +185,12 @@ def eval_record(row: dict[str, Any]) -> dict[str, Any]:
 def short_answer(text: str, quote: str = "") -> str:
     """The answer a reader takes away: the line the first [n] marker closes, without its markers.
 
-    "Kurdish forces [1]" (then the quoted sentence) gives "Kurdish forces". When that line
+    "According to Al Watan (10 Dec 2018): Kurdish forces [1]" (then the quoted sentence) gives
+    "Kurdish forces": whose report it is is not part of the answer. When that line
     quotes ``quote`` (the sentence the marker cites: an extractive answer, "According to …:
     «sentence» [1]"), the answer is the quoted sentence alone.
     """
+    text = "\n".join(strip_attribution(line) for line in text.splitlines())  # "According to X (date): "
     match = _MARKER.search(text)
     before = text[: match.start()] if match else text
     lines = [line for line in before.splitlines() if line.strip()]

@@ -26,7 +26,7 @@ import numpy as np
 from index.arabic import normalize, tokenize
 from index.dates import Period, find_dates, of_iso
 from index.language import is_arabic_script
-from prompts import message
+from prompts import load, message
 from qa.citations import numbers_in
 from qa.types import Hit, Sentence
 
@@ -47,7 +47,8 @@ _PRESENT_EN = re.compile(
     r"at the moment|so far|as of)\b"
 )
 _PRESENT_VERB_EN = re.compile(
-    r"^(?:who|what|which|where|how many|how much)\s+(?:\w+[^s]s|(?:\w+\s+){0,3}?(?:is|are|'s|does|do|has|have))\b"
+    r"^(?:(?:who|what)\s+\w+[^s]s|(?:who|what|which|where|how many|how much)\s+(?:\w+\s+){0,3}?"
+    r"(?:is|are|'s|does|do|has|have))\b"
 )
 _PAST_EN = re.compile(r"\b(was|were|did|had|ago|then|used to|at the time|formerly)\b|^\w+\s+\w+ed\b")
 _PRESENT_AR = re.compile(
@@ -166,6 +167,12 @@ def shown_date(date: str, lang: str) -> str:
     return " ".join(str(x) for x in (day if day and p.first == p.last else "", name, year) if x)
 
 
+def _attribution_pattern() -> re.Pattern[str]:
+    templates = load("messages")["according_to"].values()
+    forms = [re.escape(t).replace(r"\{who\}", ".+?").replace(r"\{when\}", r"[^()\n]*") for t in templates]
+    return re.compile("^(?:" + "|".join(forms) + ")")
+
+
 def attribution(hit: Hit, lang: str) -> str:
     """Whose report this is and when, to lead an answer or a quote: "According to Al Watan (10 Dec 2018): "."""
     who = hit.source or message("an_article", lang)  # the title is in the sources panel: too long to lead with
@@ -185,6 +192,11 @@ def same_topic(a: Sentence, b: Sentence, question: str) -> bool:
     q = set(tokenize(question)) - _TIME_WORDS
     shared = set(tokenize(a.text)) & set(tokenize(b.text))
     return bool(shared - q) or len(shared & q) >= 2
+
+
+def strip_attribution(line: str) -> str:
+    """``line`` without a leading "According to <who> (<when>): " (in any language the messages have)."""
+    return _ATTRIBUTION.sub("", line, count=1)
 
 
 def differ(a: Sentence, b: Sentence, question: str, answer: str = "") -> bool:
@@ -238,3 +250,6 @@ def other_reports(
         if related and all(differ(c, s, question, answer) for c in related):
             found[hit.article_id] = s
     return newest_first(list(found.values()), hits)
+
+
+_ATTRIBUTION = _attribution_pattern()

@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from index.arabic import normalize
+from index.dates import of_iso
 from index.errors import StoreError
 from index.hybrid import HybridIndex
 from index.ingest import Chunking, ingest
 from index.loaders import article_from_record, load_paths
-from index.types import Article, IngestReport, Rejection, date_to_int
+from index.types import Article, IngestReport, Rejection
 from qa.answer import Answerer, Turn
 from qa.errors import BadRequest, NotFound
 from qa.feedback import FeedbackStore
@@ -51,19 +52,18 @@ class Filters:
             clauses.append({"date_int": {"$gte": _date_bound(self.date_from, "date_from")}})
         if self.date_to:
             clauses.append({"date_int": {"$lte": _date_bound(self.date_to, "date_to", upper=True)}})
+        if self.date_from and self.date_to and _date_bound(self.date_from, "") > _date_bound(self.date_to, "", True):
+            raise BadRequest(f"date_from ({self.date_from}) is after date_to ({self.date_to})")
         if not clauses:
             return None
         return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
 def _date_bound(value: str, name: str, upper: bool = False) -> int:
-    number = date_to_int(value)
-    if not number or not re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", value):
+    period = of_iso(value) if re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", value) else None
+    if period is None:  # not the form, or no such day ("2018-13", "2018-02-31")
         raise BadRequest(f"{name} must be a date like 2018, 2018-12 or 2018-12-10, not {value!r}")
-    if upper:  # "2018-12" ends on the last day of December
-        year, month, day = number // 10000, number // 100 % 100, number % 100
-        number = year * 10000 + (month or 12) * 100 + (day or 99)
-    return number
+    return period.last if upper else period.first
 
 
 @dataclass

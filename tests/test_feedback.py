@@ -112,6 +112,10 @@ def test_many_threads_write_at_once_and_nothing_is_lost(store):
         ("From the articles (quoted):\n«" + QUOTE + "» [1]", QUOTE, QUOTE),  # extractive: the quote
         ("According to Al Watan (Dec 2018): «" + QUOTE + "» [1]\n«Other.» [2]", QUOTE, QUOTE),
         ("Kurdish forces [1][2] hold it", "", "Kurdish forces"),
+        # a model's answer leads with whose report it is: not part of the answer (any language, odd sources)
+        ("According to Al Watan (10 Dec 2018): Kurdish forces [1]\n«" + QUOTE + "» [1]", QUOTE, "Kurdish forces"),
+        ("بحسب الوطن (10 ديسمبر 2018): قسد [1]\n«" + QUOTE + "» [1]", QUOTE, "قسد"),
+        ("According to Channel [4] (undated): SDF [1]", "", "SDF"),
         ("No marker at all\nsecond line", "", "No marker at all"),
         ("[1]", "", ""),
     ],

@@ -122,6 +122,8 @@ def news(tmp_path_factory, encoder, service_for):
         ("10 ديسمبر 2018", "2018-12-10"),
         ("١٠ كانون الأول ٢٠١٨", "2018-12-10"),  # Levantine month, Arabic-Indic digits
         ("الرياض 15 ربيع الأول 1436 هـ الموافق 6 يناير 2015", "2015-01-06"),  # Hijri, as SaudiNewsNet dates
+        ("1440/09/01 هـ", "2019-05-06"),  # numeric Hijri, as Gulf metadata writes it
+        ("1/9/1440هـ", "2019-05-06"),
         ("25/12/2018", "2018-12-25"),
         ("10/12/2018", "2018-12-10"),  # day first
         ("Dec 2018", "2018-12"),
@@ -263,3 +265,13 @@ def test_the_models_answer_is_attributed_and_the_other_report_cited(news, servic
     assert other.endswith("[2]") and answer.citations[1].hit.date == "2018-12-11"
     prompt = json.dumps(fake.requests[0]["messages"], ensure_ascii=False)
     assert "Reuters, 2019-03-23" in prompt  # the model reads who says it and when
+
+
+@pytest.mark.parametrize(
+    "date_from, date_to", [("2018-13", ""), ("2018-02-31", ""), ("", "2018-12-99"), ("2019", "2018")]
+)
+def test_impossible_or_reversed_date_ranges_are_refused(date_from, date_to):
+    from qa.errors import BadRequest
+
+    with pytest.raises(BadRequest):
+        Filters(date_from=date_from, date_to=date_to).where()

@@ -85,7 +85,7 @@ class RatedCitation(BaseModel):
     text: str = Field("", max_length=20_000)
     start: int = Field(0, ge=0)
     end: int = Field(0, ge=0)
-    score: float = 0.0
+    score: float = Field(0.0, allow_inf_nan=False)  # NaN would make the export invalid JSON
     supported: bool = True
     quote: str = Field("", max_length=20_000)
     quote_start: int = Field(0, ge=0)
@@ -110,7 +110,15 @@ class FeedbackRequest(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"rating": "down", "comment": "The town changed hands since.", "answer": {}}]},
+        json_schema_extra={
+            "examples": [
+                {
+                    "rating": "down",
+                    "comment": "The town changed hands since.",
+                    "answer": {"question": "Who controls Baghouz?", "answer": "…", "citations": []},
+                }
+            ]
+        },
     )
     rating: Literal["up", "down"]
     comment: str = Field("", max_length=MAX_COMMENT_CHARS)

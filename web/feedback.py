@@ -14,7 +14,7 @@ from typing import Any
 import gradio as gr
 
 from index.errors import StoreError
-from qa.errors import BadRequest, classify
+from qa.errors import BadRequest, NotFound, classify
 from qa.feedback import CHANNELS, MAX_COMMENT_CHARS, RATINGS
 from qa.service import Service
 from web import render
@@ -121,11 +121,14 @@ def rate(service: Service, channel: str, conversation: Conversation | None, inde
                 conversation.rated = None
             return _thumbs(conversation), gr.update(visible=False), "", conversation
         rating = RATINGS["up" if liked else "down"]
+        channel_name = channel if channel in CHANNELS else "chat"
         if turn.feedback_id is None:
-            channel_name = channel if channel in CHANNELS else "chat"
             turn.feedback_id = store.record(turn.answer, rating, turn.index_version, channel_name)
         else:
-            store.rate(turn.feedback_id, rating)
+            try:
+                store.rate(turn.feedback_id, rating)
+            except NotFound:  # the store lost it (reset, or deleted by hand): rate it anew
+                turn.feedback_id = store.record(turn.answer, rating, turn.index_version, channel_name)
         turn.rating = rating
     except Exception as e:
         problem = classify(e)
