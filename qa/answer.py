@@ -30,7 +30,7 @@ from qa.evidence import Evidence, extractive_answer, pick, read_evidence
 from qa.generate import Generator, Reply, evidence_items, messages_for
 from qa.line import LineTooLong, ModelLine
 from qa.news import ANSWERING_MARGIN, When, asked_when, attribution, by_time, newest_first, other_reports
-from qa.query import Query, make_query
+from qa.query import Query, make_query, refers_back
 from qa.retrieve import Retriever
 from qa.types import Answer, Event, Final, Hit, Reset, Sentence, Status, Token
 
@@ -150,12 +150,13 @@ class Answerer:
     ) -> tuple[list[Hit], Query]:
         """Passages for the query; for a follow-up, also for it joined to the previous question.
 
-        The reading with the stronger best passage wins, so a follow-up that changes the topic
-        is searched on its own while "and who shelled it?" borrows its subject.
+        Only a question that points back (``refers_back``: "and who shelled it?", «ومن قصفها؟»)
+        is joined; of the two readings the one with the stronger best passage wins, so a
+        follow-up that changes the topic is searched on its own.
         """
         hits = self.retriever.search(query, k, where)
         previous = next((q for q, _ in reversed(history) if q.strip()), "")
-        if not previous:
+        if not previous or not refers_back(query.text):
             return hits, query
         joined = make_query(f"{previous} {query.text}", self.encoder)
         joined_hits = self.retriever.search(joined, k, where)

@@ -6,6 +6,7 @@ rather than the raw text, so nothing cleans, detects or embeds the question twic
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -52,3 +53,29 @@ def make_queries(questions: list[str], encoder: Encoder) -> list[Query]:
     unique = list(dict.fromkeys(texts))  # a question asked twice is embedded once
     vectors = dict(zip(unique, encoder.encode_queries(unique)))
     return [Query(t, question_language(t), is_arabic_script(t), vectors[t]) for t in texts]
+
+
+_REFERS_EN = re.compile(
+    r"^(?:and|also|what about|how about)\b"
+    r"|\b(?:it|its|they|them|their|he|him|his|she|her|there|that|this|those|these)\b",
+    re.IGNORECASE,
+)
+_REFERS_AR = re.compile(
+    r"^(?:و(?:من|ما|ماذا|كم|اين|أين|متى|متي|هل|كيف|لماذا|لمن)|ماذا عن)(?!\w)"  # «ومن قصفها؟», «ماذا عن…»
+    r"|(?<!\w)(?:هذا|هذه|ذلك|تلك|هناك|هؤلاء)(?!\w)"
+    r"|\w{2,}(?:ها|هم|هن)(?!\w)"  # an attached pronoun: «سكانها», «قصفها»
+)
+
+
+def refers_back(question: str) -> bool:
+    """Whether a question points back at an earlier one ("and who shelled it?", «ومن قصفها؟»).
+
+    Only such a question may borrow the earlier question's subject: "Who won the 2018 World
+    Cup?" after a question about Baghouz must be searched alone (joined, it found Baghouz
+    passages good enough to answer from). Languages other than English and Arabic: yes.
+    """
+    if is_arabic_script(question):
+        return bool(_REFERS_AR.search(question))
+    if question_language(question) == "en":
+        return bool(_REFERS_EN.search(question))
+    return True

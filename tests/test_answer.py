@@ -8,6 +8,7 @@ from index.loaders import load_paths
 from qa.answer import Answerer
 from qa.calibration import Calibration
 from qa.errors import BadQuestion
+from qa.query import refers_back
 from qa.types import Final, Status, Token
 from tests.conftest import SEED, TOWN
 
@@ -55,6 +56,28 @@ def test_a_follow_up_borrows_the_subject_of_the_previous_question(answerer):
     answer = answerer.answer("and who shelled it?", history=history)
     assert not answer.abstained
     assert any("قصف" in c.quote or "بالقذائف" in c.quote for c in answer.citations), answer.answer
+
+
+def test_a_new_question_does_not_borrow_the_previous_subject(answerer):
+    """Joined to "Who controls Baghouz?", the World Cup question found Baghouz passages and was answered."""
+    answer = answerer.answer("Who won the 2018 World Cup?", history=[("Who controls Baghouz?", "...")])
+    assert answer.abstained, answer.answer
+
+
+@pytest.mark.parametrize(
+    "question, refers",
+    [
+        ("and who shelled it?", True),
+        ("What about the SDF?", True),
+        ("ومن قصفها؟", True),
+        ("ما هو عدد سكانها؟", True),
+        ("Who won the 2018 World Cup?", False),
+        ("What is the population of Paris?", False),
+        ("ما هو عدد سكان باريس؟", False),
+    ],
+)
+def test_which_questions_point_back(question, refers):
+    assert refers_back(question) is refers
 
 
 def test_the_stream_is_status_then_text_then_the_answer(answerer):
