@@ -176,10 +176,10 @@ class Answerer:
         # in time order, a sentence as good as the best within the margin by_time used is as quotable
         chosen = pick(evidence.ranked, self.config.max_sentences, ANSWERING_MARGIN if timed else 0.03)
         lead = ""
+        if timed:  # in time order: the articles as by_time ranked them
+            place = {hits[s.hit_index].article_id: i for i, s in reversed(list(enumerate(evidence.ranked)))}
+            chosen = sorted(chosen, key=lambda s: place[hits[s.hit_index].article_id])
         if self.config.time_aware:
-            if when.kind != "any":  # in time order: the articles as by_time ranked them
-                place = {hits[s.hit_index].article_id: i for i, s in reversed(list(enumerate(evidence.ranked)))}
-                chosen = sorted(chosen, key=lambda s: place[hits[s.hit_index].article_id])
             # the first quoted article is the answer's source; other dated reports may say otherwise
             source = hits[chosen[0].hit_index].article_id if chosen else ""
             cited = [s for s in chosen if hits[s.hit_index].article_id == source]
@@ -249,9 +249,7 @@ class Answerer:
             if shown:
                 yield Reset("attributed")
             shown = lead + fields["answer"]
-            text = shown + text
-            yield Token(text)
-            return Answer(query.text, text, query.lang, False, backend, citations)
+            yield Token(shown)
         yield Token(text)
         return Answer(query.text, shown + text, query.lang, False, backend, citations)
 
