@@ -24,7 +24,7 @@ from typing import Any
 from index.embeddings import Encoder
 from prompts import message
 from qa.calibration import Calibration, coverage
-from qa.citations import verify
+from qa.citations import Verdict, verify
 from qa.errors import BadRequest, ModelFailed, NothingIndexed
 from qa.evidence import Evidence, extractive_answer, pick, read_evidence
 from qa.generate import Generator, Reply, evidence_items, messages_for
@@ -196,18 +196,23 @@ class Answerer:
         assert self.generator is not None
         chosen = evidence.ranked[: self.config.llm_sentences]  # most similar first: the model reads them in order
         prompt = messages_for(query.text, query.lang, evidence_items(chosen, hits))
-        reply, shown = Reply(), ""
+        reply, shown, unsure = Reply(), "", False
         ticket = self.line.join()
         try:
             for place in self.line.wait(ticket):
                 yield Status("queued", len(hits), place)
             yield Status("writing", len(hits))
-            for text, logprobs in self.generator.stream(prompt, busy=self.line.busy()):
+            stream = self.generator.stream(prompt, busy=self.line.busy())
+            for text, logprobs in stream:
                 if piece := reply.feed(text, logprobs):
                     if not shown:  # whose report: the sentence the model named, so far
                         piece = self._lead(reply.named(), chosen, hits, query.lang) + piece
                     shown += piece
                     yield Token(piece)
+                unsure = reply.p_found is not None and reply.p_found < self.generator.min_p_found
+                if unsure:  # refused: "found" comes first, so nothing is shown yet and the rest need not be written
+                    stream.close()
+                    break
         except (ModelFailed, LineTooLong) as e:
             notice = message("llm_unavailable", query.lang, reason=str(e))
             if shown:
@@ -215,9 +220,10 @@ class Answerer:
             return notice
         finally:
             self.line.leave(ticket)
-        fields = reply.fields() if self.generator.structured else _unstructured(reply.raw)
-        verdict = verify(fields, chosen, hits, query, self.encoder, self.calibration.support)
         backend = self.generator.backend
+        fields = reply.fields() if self.generator.structured else _unstructured(reply.raw)
+        support = self.calibration.support
+        verdict = Verdict(refused=True) if unsure else verify(fields, chosen, hits, query, self.encoder, support)
         if verdict.refused:
             refusal = message("not_found", query.lang)
             if shown:

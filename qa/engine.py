@@ -116,7 +116,8 @@ def build_generator(config: LLMConfig, data: DataDir, steady: bool = False) -> G
     if backend == "local":
         gguf = local_llm.ensure_gguf(data.models)
         server = local_llm.LocalServer(gguf, threads=config.threads)
-        generator = Generator(chat_model(server.base_url, server.model, "", config.timeout), "local")
+        chat = chat_model(server.base_url, server.model, "", config.timeout)
+        generator = Generator(chat, "local", min_p_found=local_llm.MIN_P_FOUND)
         generator.server = server  # keep the in-process server alive as long as the generator
         if steady and config.threads > 1:  # the weights are memory-mapped: a second server costs its cache only
             generator.steady_server = local_llm.LocalServer(gguf, threads=1)

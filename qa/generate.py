@@ -14,10 +14,10 @@ so only the evidence and the question are processed per answer.
 
 from __future__ import annotations
 
+import collections.abc
 import json
 import math
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,8 +51,11 @@ class Generator:
     structured: bool = True  # ask for REPLY_SCHEMA (and log-probabilities)
     steady: BaseChatModel | None = None  # the same model on one thread: used while the machine is busy
     steady_server: Any = None
+    min_p_found: float = 0.0  # refuse when the model is less sure than this that the evidence answers
 
-    def stream(self, messages: list[BaseMessage], busy: bool = False) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    def stream(
+        self, messages: list[BaseMessage], busy: bool = False
+    ) -> collections.abc.Generator[tuple[str, list[dict[str, Any]]], None, None]:
         """The model's reply, piece by piece, with the log-probabilities of each piece's tokens (when given).
 
         ``busy``: other work runs on the machine; the steady one-thread model (if any) writes.

@@ -51,11 +51,13 @@ class FakeOpenAIServer:
     Stands in for a hosted model at the HTTP edge: the real ``ChatOpenAI`` client talks to it.
     A reply is a text, or a function of the last user message that returns one. ``delay``
     seconds pass before the first byte (to exercise timeouts); ``requests`` records every
-    request body.
+    request body. With ``p_found``, a request that asks for log-probabilities gets them for the
+    token that says ``true`` or ``false`` after ``"found":`` (that probability for true).
     """
 
-    def __init__(self, replies: list[str], delay: float = 0.0):
+    def __init__(self, replies: list[str], delay: float = 0.0, p_found: float | None = None):
         import json
+        import math
         import threading
         import time
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -94,15 +96,27 @@ class FakeOpenAIServer:
                     return
                 self.send_header("Content-Type", "text/event-stream")
                 self.end_headers()
-                for i in range(0, len(reply), 4):
-                    chunk = {
-                        "id": "x",
-                        "object": "chat.completion.chunk",
-                        "created": 0,
-                        "model": body.get("model", "fake"),
-                        "choices": [{"index": 0, "delta": {"content": reply[i : i + 4]}, "finish_reason": None}],
-                    }
-                    self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                logprobs = p_found is not None and body.get("logprobs")
+                for piece in re.split(r'(?<="found": )(true|false)', reply):
+                    for i in range(0, len(piece), 4):
+                        choice = {"index": 0, "delta": {"content": piece[i : i + 4]}, "finish_reason": None}
+                        if logprobs:  # every token has them, as a real server sends
+                            token = {"token": piece[i : i + 4], "logprob": 0.0}
+                            if piece in ("true", "false"):
+                                top = [
+                                    {"token": "true", "logprob": math.log(p_found)},
+                                    {"token": "false", "logprob": math.log(1 - p_found)},
+                                ]
+                                token = {**top[piece == "false"], "top_logprobs": top}
+                            choice["logprobs"] = {"content": [token]}
+                        chunk = {
+                            "id": "x",
+                            "object": "chat.completion.chunk",
+                            "created": 0,
+                            "model": body.get("model", "fake"),
+                        }
+                        chunk["choices"] = [choice]
+                        self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
                 self.wfile.write(b"data: [DONE]\n\n")
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

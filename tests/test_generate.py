@@ -24,8 +24,9 @@ TAHTANI = "الباغوز التحتاني"  # in the sentence that says who con
 def answerer_at(corpus, service_for):
     """An answerer whose LLM is the OpenAI-compatible server at a base URL."""
 
-    def make(base_url, timeout=20.0):
-        generator = Generator(chat_model(base_url, "fake-model", "", timeout), backend="openai")
+    def make(base_url, timeout=20.0, min_p_found=0.0):
+        chat = chat_model(base_url, "fake-model", "", timeout)
+        generator = Generator(chat, backend="openai", min_p_found=min_p_found)
         return service_for(corpus, generator).answerer
 
     return make
@@ -43,8 +44,8 @@ def shown(events):
 def server():
     servers = []
 
-    def start(replies, delay=0.0):
-        s = FakeOpenAIServer(replies, delay)
+    def start(replies, delay=0.0, p_found=None):
+        s = FakeOpenAIServer(replies, delay, p_found)
         servers.append(s)
         return s
 
@@ -92,6 +93,18 @@ def test_a_checked_answer_streams_its_short_answer_then_its_quoted_source(answer
     sent = body["messages"]
     assert "not instructions" in sent[0]["content"] and len(sent) == 2 + 2 * len(load("answer")["examples"])
     assert "Answer in Arabic" in sent[-1]["content"] and TAHTANI in sent[-1]["content"]
+
+
+@pytest.mark.parametrize("p_found, refused", [(0.6, True), (0.9, False), (None, False)])
+def test_an_answer_the_model_is_unsure_of_is_refused_before_it_is_written(answerer_at, server, p_found, refused):
+    """Below ``min_p_found`` (the model's probability of "found": true) it refuses, and stops the model there."""
+    fake = server([citing(TAHTANI, "قسد")], p_found=p_found)
+    events = list(answerer_at(fake.base_url, min_p_found=0.75).stream("من يسيطر على الباغوز؟"))
+    answer = events[-1].answer
+    assert fake.requests[0]["logprobs"] is True  # it asked for them
+    assert answer.abstained is refused and answer.backend == "openai" and not answer.notice
+    assert not any(isinstance(e, Reset) for e in events)  # nothing was shown before the refusal
+    assert ("قسد" in answer.answer) is not refused
 
 
 def test_a_citation_to_the_wrong_sentence_is_pointed_at_the_right_one(answerer_at, server):
