@@ -43,6 +43,7 @@ def smoke(script, data_dir):
         "embedding_backends.py",
         "scale.py",
         "llm_path.py",
+        "answer_check.py",
     ],
 )
 def test_bench_script_smoke(script, data_dir):
