@@ -446,9 +446,10 @@ def local_base(corpus, service_for, local_generator):
 def test_the_local_model_answers_the_examples_with_sources_and_refuses_the_rest(page, local_base, tmp_path):
     """Hard: nothing the model wrote is shown unless checked; every answer has sources, or is refused.
 
-    Issue #12's goal, that the examples are answered *correctly* and the unanswerable ones
-    *refused*, is not met by the 1.5B model every run: those misses make the test xfail (with
-    what was shown), while a broken contract fails it.
+    The questions the articles cannot answer are refused. Issue #12's goal that the examples are
+    answered *correctly* is not met by the 1.5B model every run (seen: "And who shelled it?"
+    quoted without the shelling sentence): those misses make the test xfail (with what was
+    shown), while a broken contract or an unanswerable question answered fails it.
     """
     page.goto(f"{local_base}/#token={TOKEN}")
     misses = []
@@ -462,15 +463,15 @@ def test_the_local_model_answers_the_examples_with_sources_and_refuses_the_rest(
         if EXAMPLE_ANSWERS[example] not in text:
             misses.append((example, text[:200]))
     shot(page, tmp_path, "chat-local.png")
-    page.goto(f"{local_base}/#token={TOKEN}")  # a new conversation: no follow-up context
+    # A new conversation: no follow-up context. (page.goto to the same address only changes the
+    # fragment: the page stayed, and this loop read the examples' answers as if they were these.)
+    page.locator("#clear").click()
+    page.wait_for_function("() => !document.querySelector('#chat .sanad-msg')")
     for n, question in enumerate(UNANSWERABLE):
         ask(page, question, n, timeout=180_000)
+        assert page.locator("#chat .sanad-msg").nth(2 * n).inner_text() == question  # its own answer is read
         text = page.locator("#chat .sanad-msg").nth(2 * n + 1).inner_text()
-        assert page.locator("#chat .sanad-msg").nth(2 * n + 1).locator("a.cite").count() >= 1 or any(
-            r in text for r in REFUSALS
-        ), (question, text)
-        if not any(r in text for r in REFUSALS):  # seen: "Who won the 2018 World Cup?" -> "التنظيم داعش [1]"
-            misses.append((question, text[:200]))
+        assert any(r in text for r in REFUSALS), (question, text)
     if misses:
         pytest.xfail(f"issue #12, not met with the 1.5B model: {misses}")
 
