@@ -44,10 +44,10 @@ import qa.generate  # noqa: E402
 from bench._index import encoder as bench_encoder  # noqa: E402
 from bench._index import fresh_index  # noqa: E402
 from bench._report import DEFAULT_REPORT, command, machine, table, update_section  # noqa: E402
-from bench.answer_quality import question_set  # noqa: E402
+from bench.answer_quality import NEWS, question_set  # noqa: E402
 from index.datadir import DataDir  # noqa: E402
 from qa.engine import LLMConfig, build_answerer, build_generator  # noqa: E402
-from qa.evaluate import answer_exact, build_index  # noqa: E402
+from qa.evaluate import answer_exact, build_index, sample_distractors  # noqa: E402
 from qa.generate import messages_for  # noqa: E402
 
 SIGNALS = ["p_found", "check_question", "check_answer", "check_reply"]
@@ -75,7 +75,13 @@ def numbered(sentences: list[Any]) -> str:
 
 
 def collect(
-    sets: list[str], per_kind: int, data_dir: Path, out: Path, smoke: bool = False, reply_only: bool = False
+    sets: list[str],
+    per_kind: int,
+    data_dir: Path,
+    out: Path,
+    smoke: bool = False,
+    reply_only: bool = False,
+    distractors: int = 0,
 ) -> None:
     """Answer the sample with the local model, recording the signals; one JSON row per question in ``out``."""
     encoder = bench_encoder(data_dir)
@@ -129,7 +135,7 @@ def collect(
                 records = [r for r in records if r["id"] in {q.article_id for q in sample}]
             with tempfile.TemporaryDirectory(prefix="sanad-check-") as work:
                 index = fresh_index(Path(work), encoder, "answers")
-                build_index(index, records, [])
+                build_index(index, records, list(sample_distractors(NEWS, distractors)) if distractors else [])
                 answerer = build_answerer(index, generator=generator)
                 quoting = build_answerer(index)
                 for q in sample:
@@ -139,6 +145,7 @@ def collect(
                     model = (seen.get("fields") or {}).get("answer")
                     row = {
                         "set": name,
+                        "distractors": distractors,
                         "id": q.id,
                         "lang": q.lang,
                         "kind": q.kind,
@@ -167,12 +174,16 @@ def auc(pos: list[float], neg: list[float]) -> str:
 
 def report(rows: list[dict[str, Any]]) -> str:
     """AUC per signal and set, then answered / refused by threshold."""
-    sets = sorted({r["set"] for r in rows}, key=["xquad", "arcd", "seed"].index)
+    for r in rows:  # one group per set and number of distractors
+        r["set"] = r["set"].split(" ")[0] + (f" +{r['distractors']}" if r.get("distractors") else "")
+    sets = sorted({r["set"] for r in rows}, key=lambda g: (["xquad", "arcd", "seed"].index(g.split(" ")[0]), g))
     aucs = []
     for name in sets:
         read = [r for r in rows if r["set"] == name and r["p_found"] is not None]
         for s in SIGNALS:
             have = [r for r in read if r[s] is not None]
+            if not have:
+                continue
             ok = [r[s] for r in have if r["kind"] == "answerable"]
             not_ok = [r[s] for r in have if r["kind"] != "answerable"]
             right = [r[s] for r in have if r["kind"] == "answerable" and r["model_correct"]]
@@ -183,6 +194,8 @@ def report(rows: list[dict[str, Any]]) -> str:
         mine = [r for r in rows if r["set"] == name]
         total = {k: sum(r["kind"] == k for r in mine) for k in ("answerable", "absent", "nearmiss")}
         for s in ("p_found", "check_question"):
+            if all(r[s] is None for r in mine):  # not measured in this run (--reply-only)
+                continue
             for t in THRESHOLDS:
                 refused = [r for r in mine if r["abstained"] or (r[s] or 0.0) < t]
                 count = {k: sum(r["kind"] == k for r in refused) for k in total}
@@ -200,6 +213,8 @@ def report(rows: list[dict[str, Any]]) -> str:
     for name in sets:
         asked = [r for r in rows if r["set"] == name and r["kind"] == "answerable" and "shown_correct" in r]
         for s in ("check_answer", "check_reply"):
+            if all(r[s] is None for r in asked):
+                continue
             for t in THRESHOLDS:
                 kept = [r for r in asked if r[s] is None or r[s] >= t]  # None: refused, or no model answer
                 quoted = [r for r in asked if r not in kept]
@@ -234,6 +249,7 @@ def main() -> None:
     ap.add_argument("--report-only", type=Path, default=None, help="write the report from rows kept earlier")
     ap.add_argument("--data-dir", type=Path, default=Path("data"))
     ap.add_argument("--output", type=Path, default=DEFAULT_REPORT)
+    ap.add_argument("--distractors", type=int, default=0, help="news articles added to each set's index")
     ap.add_argument("--reply-only", action="store_true", help="only p_found and check_reply (no cache-evicting calls)")
     ap.add_argument("--smoke", action="store_true")
     args = ap.parse_args()
@@ -242,7 +258,7 @@ def main() -> None:
         args.sets, args.per_kind = ["seed"], 1
         args.output = Path(tempfile.mkdtemp()) / "benchmarks.md"
     if args.report_only is None:
-        collect(args.sets, args.per_kind, args.data_dir, rows_path, args.smoke, args.reply_only)
+        collect(args.sets, args.per_kind, args.data_dir, rows_path, args.smoke, args.reply_only, args.distractors)
     rows = [json.loads(line) for line in rows_path.read_text(encoding="utf-8").splitlines() if line.strip()]
     result = report(rows)
     print(result)
