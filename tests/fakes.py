@@ -114,8 +114,8 @@ class FakeOpenAIServer:
                             "object": "chat.completion.chunk",
                             "created": 0,
                             "model": body.get("model", "fake"),
+                            "choices": [choice],
                         }
-                        chunk["choices"] = [choice]
                         self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
                 self.wfile.write(b"data: [DONE]\n\n")
 
