@@ -91,3 +91,32 @@ def test_an_ingestion_in_progress_is_not_mistaken_for_a_missed_change(hybrid):
     hybrid.begin_change()
     hybrid.abandon_change()  # it failed midway: the next check rebuilds
     assert hybrid.catch_up() is True
+
+
+def test_a_latin_script_question_s_names_raise_the_passages_that_spell_them_in_arabic(index, tmp_path, monkeypatch):
+    (tmp_path / "teams.jsonl").write_text(
+        "".join(
+            f'{{"id": "{team}", "text": "فاز فريق {name} باللقب بعد مباراة صعبة في الملعب الكبير أمام جمهور غفير."}}\n'
+            for team, name in (
+                ("broncos", "دنفر برونكوز"),
+                ("panthers", "كارولينا بانثرز"),
+                ("seattle", "سياتل سي هوكس"),
+            )
+        ),
+        encoding="utf-8",
+    )
+    ingest(load_paths([tmp_path / "teams.jsonl"]), index)
+
+    def scores(question):
+        query = make_query(question, index.encoder)
+        hits = Retriever(index.dense, index.lexical, encoder=index.encoder).search(query, 3)
+        return {h.article_id: h.rank_score for h in hits}
+
+    panthers, seattle = scores("Did the Carolina Panthers win the title?"), scores("Did the Seattle Seahawks win?")
+    monkeypatch.setattr("qa.retrieve.NAME_WEIGHT", 0.0)
+    panthers_0, seattle_0 = scores("Did the Carolina Panthers win the title?"), scores("Did the Seattle Seahawks win?")
+    assert max(panthers, key=panthers.get) == "panthers"
+    assert panthers["panthers"] - panthers_0["panthers"] == pytest.approx(0.05)  # both names found
+    assert panthers["broncos"] == pytest.approx(panthers_0["broncos"])
+    # «سي هوكس» is two words, so one of the two names is found
+    assert seattle["seattle"] - seattle_0["seattle"] == pytest.approx(0.025)

@@ -1,0 +1,40 @@
+"""Consonant skeletons: Latin-script names meet their Arabic spellings, common words and short names do not."""
+
+import pytest
+
+from index.translit import arabic_keys, arabic_skeleton, latin_skeleton, name_keys
+
+
+@pytest.mark.parametrize(
+    ("latin", "arabic"),
+    [
+        ("Denver", "دنفر"),
+        ("Broncos", "برونكوز"),
+        ("Baghouz", "الباغوز"),  # definite article stripped
+        ("Panthers", "بانثرز"),
+        ("Genghis", "جنكيز"),  # g written as ج and as ك
+        ("Tesla", "تسلا"),
+        ("Warsaw", "وارسو"),
+    ],
+)
+def test_a_name_and_its_arabic_spelling_share_a_skeleton(latin, arabic):
+    assert latin_skeleton(latin) == arabic_skeleton(arabic)
+
+
+def test_different_names_do_not_meet():
+    assert latin_skeleton("Denver") != arabic_skeleton("كارولينا")
+    assert latin_skeleton("Panthers") != arabic_skeleton("برونكوز")
+
+
+def test_only_names_and_numbers_of_a_question_count():
+    # the first word and lower-case words are not names; "Gaza" has two consonants: too short to mean anything
+    assert name_keys("Who controls Baghouz in 2019?") == {"BKS", "2019"}
+    assert name_keys("How many points did the Panthers give up?") == {"BNTRS"}
+    assert name_keys("Who won the match in Gaza?") == set()
+    assert name_keys("What did the NATO summit decide?") == set()  # NATO → "NT": too short
+
+
+def test_arabic_text_gives_skeletons_and_numbers_in_any_digits():
+    keys = arabic_keys("فاز دنفر برونكوز عام ٢٠١٦ في سانتا كلارا")
+    assert {"DNFR", "BRNKS", "2016"} <= keys
+    assert name_keys("Did the Denver Broncos win in 2016?") <= keys
