@@ -4,7 +4,9 @@
    about the other half refused. The score is the best passage's cosine similarity; one
    threshold for Arabic-script questions, one for others (cross-lingual scores run lower).
 2. Citation support: a claim ("question + answer") against the sentences of its gold paragraph
-   (supported) and of another paragraph of the same article (not supported).
+   (supported) and of another paragraph of the same article (not supported), for each pair of
+   question and answer language (XQuAD gives every answer in Arabic and English): a claim that
+   mixes scripts is less similar to any sentence than one in a single language.
 
 Thresholds are chosen on one fold and reported on the other, then averaged.
 
@@ -66,24 +68,30 @@ def abstention(embeddings: Encoder, questions: list[Question], articles: list[di
     return _two_fold(scores)
 
 
-def citation_support(embeddings: Encoder, questions: list[Question], articles: dict[str, dict]):
+def citation_support(
+    embeddings: Encoder, questions: list[Question], articles: dict[str, dict], answers: dict[str, dict[str, list[str]]]
+):
+    """Two-fold support thresholds by question and answer language (``answers``: by question id, then language)."""
     scores: list[dict[str, dict[str, list[float]]]] = [{}, {}]
     for i, q in enumerate(questions):
         article = articles[q.article_id]
         paragraphs = [tuple(p) for p in article["paragraph_spans"]]
         others = [p for p in paragraphs if p != q.gold]
-        if not others or not q.answers:
+        if not others:
             continue
-        claim = f"{q.question} {q.answers[0]}"
-        sims = {}
-        for name, (a, b) in (("pos", q.gold), ("neg", others[i % len(others)])):
-            text = article["text"][a:b]
-            sentences = [text[s.start : s.end] for s in split_sentences(text)]
-            vectors = embeddings.encode_passages([claim] + sentences)
-            sims[name] = float((vectors[1:] @ vectors[0]).max())
-        group = scores[i % 2].setdefault(q.lang, {"pos": [], "neg": []})
-        for name, value in sims.items():
-            group[name].append(value)
+        for lang, golds in sorted((answers.get(q.id) or {q.lang: list(q.answers)}).items()):
+            if not golds:
+                continue
+            claim = f"{q.question} {golds[0]}"
+            sims = {}
+            for name, (a, b) in (("pos", q.gold), ("neg", others[i % len(others)])):
+                text = article["text"][a:b]
+                sentences = [text[s.start : s.end] for s in split_sentences(text)]
+                vectors = embeddings.encode_passages([claim] + sentences)
+                sims[name] = float((vectors[1:] @ vectors[0]).max())
+            group = scores[i % 2].setdefault(f"{q.lang}, {lang} answer", {"pos": [], "neg": []})
+            for name, value in sims.items():
+                group[name].append(value)
     return _two_fold([{lang: {k: np.array(v) for k, v in g.items()} for lang, g in f.items()} for f in scores])
 
 
@@ -119,7 +127,12 @@ def main() -> None:
     embeddings = bench_encoder(args.data_dir)
     with tempfile.TemporaryDirectory(prefix="sanad-calibrate-") as work:
         abstain = abstention(embeddings, questions, articles, Path(work))
-    support = citation_support(embeddings, questions, {a["id"]: a for a in articles})
+    by_lang = {}
+    with open(XQUAD / "questions.jsonl", encoding="utf-8") as f:
+        for line in f:
+            record = json.loads(line)
+            by_lang[record["id"]] = record.get("answers_by_lang") or {}
+    support = citation_support(embeddings, questions, {a["id"]: a for a in articles}, by_lang)
     rows = [
         ["abstention (best passage score)", lang, f"{c:.3f}", f"{k:.3f}", f"{r:.3f}"]
         for lang, (c, k, r) in abstain.items()

@@ -44,6 +44,7 @@ def smoke(script, data_dir):
         "scale.py",
         "llm_path.py",
         "answer_check.py",
+        "support_check.py",
     ],
 )
 def test_bench_script_smoke(script, data_dir):
