@@ -10,7 +10,9 @@ only names and numbers (which it reads in Western and Eastern Arabic digits).
 
 from __future__ import annotations
 
+import functools
 import re
+import unicodedata
 
 from index.arabic import normalize
 
@@ -21,18 +23,18 @@ _LATIN = (
     ("c", "K"), ("k", "K"), ("q", "K"), ("g", "K"), ("j", "K"), ("f", "F"), ("v", "F"), ("l", "L"),
     ("m", "M"), ("n", "N"), ("r", "R"), ("h", "H"),
 )  # fmt: skip
-_ARABIC = str.maketrans(
-    {
-        **dict.fromkeys("بپ", "B"), **dict.fromkeys("تطث", "T"), **dict.fromkeys("دضذظ", "D"),
-        **dict.fromkeys("سصزش", "S"), **dict.fromkeys("جغقكخگ", "K"), **dict.fromkeys("فڤ", "F"),
-        "ل": "L", "م": "M", "ن": "N", "ر": "R", **dict.fromkeys("هح", "H"),
-        **dict.fromkeys("اويءئؤع", ""),
-    }
-)  # fmt: skip
+_SOUNDS = {
+    **dict.fromkeys("بپ", "B"), **dict.fromkeys("تطثٹ", "T"), **dict.fromkeys("دضذظڈ", "D"),
+    **dict.fromkeys("سصزشچژ", "S"), **dict.fromkeys("جغقكخگک", "K"), **dict.fromkeys("فڤ", "F"),
+    "ل": "L", "م": "M", "ن": "N", **dict.fromkeys("رڑ", "R"), **dict.fromkeys("هحہھ", "H"),
+}  # fmt: skip
+_ARABIC = str.maketrans({chr(c): _SOUNDS.get(chr(c), "") for c in range(0x0600, 0x0700)})  # the rest: vowels, marks
 _ARTICLE = re.compile(r"^(?:[وف]?[بكل]?ال|[وف]?لل)(?=\w{3,})")
 _ARABIC_WORD = re.compile(r"[\u0621-\u064a\u0671-\u06d3]+")
-_LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
+_LATIN_WORD = re.compile(r"[^\W\d_][\w'-]*")
+_LATIN_LETTER = re.compile(r"[A-Za-z\u00c0-\u024f]")
 _DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
+_GROUPING = re.compile(r"(?<=\d)[,٬'](?=\d{3})")  # 10,000 / ١٠٬٠٠٠ are one number
 _NUMBER = re.compile(r"\d{2,}")
 MIN_CONSONANTS = 3  # shorter skeletons match too many Arabic words (most roots have three)
 
@@ -43,7 +45,9 @@ def _collapse(skeleton: str) -> str:
 
 def latin_skeleton(word: str) -> str:
     """The sound classes of a Latin-script word's consonants: "Broncos" → "BRNKS"."""
-    word, out, i = word.lower(), [], 0
+    word = unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode()  # "Erdoğan" → "Erdogan"
+    out, i = [], 0
+    word = word.lower()
     while i < len(word):
         for spelling, sound in _LATIN:
             if word.startswith(spelling, i):
@@ -55,28 +59,37 @@ def latin_skeleton(word: str) -> str:
     return _collapse("".join(out))
 
 
-def arabic_skeleton(word: str) -> str:
+def arabic_skeleton(word: str, strip_article: bool = True) -> str:
     """The sound classes of an Arabic-script word's consonants: «برونكوز» → "BRNKS"."""
-    word = _ARTICLE.sub("", normalize(word))
+    word = normalize(word)
+    if strip_article:
+        word = _ARTICLE.sub("", word)
     if len(word) > 3 and word.endswith("ه"):  # ة, a feminine ending, not a consonant of a name
         word = word[:-1]
     return _collapse(word.translate(_ARABIC))
 
 
 def numbers(text: str) -> set[str]:
-    """Numbers of two or more digits in ``text``, in Western digits."""
-    return set(_NUMBER.findall(text.translate(_DIGITS)))
+    """Numbers of two or more digits in ``text``, in Western digits, without thousands separators."""
+    return set(_NUMBER.findall(_GROUPING.sub("", text.translate(_DIGITS))))
 
 
 def name_keys(question: str) -> set[str]:
     """Skeletons of a Latin-script question's names (capitalised words after the first, acronyms), and its numbers."""
     keys = numbers(question)
-    for i, word in enumerate(_LATIN_WORD.findall(question)):
+    for i, word in enumerate(w for w in _LATIN_WORD.findall(question) if _LATIN_LETTER.match(w)):
         if (i > 0 and word[0].isupper()) or (len(word) > 1 and word.isupper()):
             keys |= {s for part in re.split(r"['-]", word) if len(s := latin_skeleton(part)) >= MIN_CONSONANTS}
     return keys
 
 
-def arabic_keys(text: str) -> set[str]:
-    """Skeletons of the Arabic-script words in ``text``, and its numbers."""
-    return {arabic_skeleton(w) for w in _ARABIC_WORD.findall(text)} | numbers(text)
+@functools.lru_cache(maxsize=8192)
+def arabic_keys(text: str) -> frozenset[str]:
+    """Skeletons of the Arabic-script words in ``text`` (with and without a leading «ال»), and its numbers.
+
+    «بالتيمور» is Baltimore, not «ب» + «ال» + «تيمور»: both readings are kept. Cached: the same
+    passages come back for question after question.
+    """
+    words = _ARABIC_WORD.findall(normalize(text))  # normalised first: a diacritic inside a word would split it
+    keys = {arabic_skeleton(w) for w in words} | {arabic_skeleton(w, strip_article=False) for w in words}
+    return frozenset(keys | numbers(text))

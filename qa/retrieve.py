@@ -14,8 +14,8 @@ the fusion alone.
 
 A question in Latin script about Arabic articles has no BM25 vote, so its names and numbers
 are matched by consonant skeleton instead ("Broncos" meets «برونكوز», index/translit.py) and
-add NAME_WEIGHT × the share found. XQuAD English, 1,000 distractors: hit@1 +2.4, hit@5 +0.6
-points; Arabic questions are untouched.
+add NAME_WEIGHT × the share found (passages in Arabic script only). XQuAD English, 1,000
+distractors: see docs/benchmarks.md "retrieval-rerank-xquad"; Arabic questions are untouched.
 
 The sentences come back embedded with their hits, so the answer step reads them without
 embedding them again. Each hit carries its cosine similarity to the question
@@ -46,7 +46,7 @@ CANDIDATES = 50  # passages taken from each leg before fusing
 RERANKED = 30  # fused candidates scored again by their best sentence
 BM25_WEIGHT = 0.1  # of the candidate's BM25 score relative to the best candidate's, in the re-ranking score
 MIN_WORDS = 3  # shorter "sentences" are headings or fragments: they rank nothing
-NAME_WEIGHT = 0.05  # × the share of a Latin-script question's names and numbers found in the passage
+NAME_WEIGHT = 0.05  # × the share of a Latin-script question's names and numbers an Arabic passage holds
 
 
 class Retriever:
@@ -59,12 +59,15 @@ class Retriever:
         mode: Mode = "hybrid",
         trim: bool = True,
         encoder: Encoder | None = None,
+        name_weight: float = NAME_WEIGHT,
     ):
         """Search ``dense`` (and ``lexical`` unless ``mode`` is dense); ``trim`` cuts overlapping text.
 
-        With ``encoder``, the candidates are re-ranked by their best sentence, which it embeds.
+        With ``encoder``, the candidates are re-ranked by their best sentence, which it embeds, and
+        by ``name_weight`` × the share of a Latin-script question's names an Arabic passage spells.
         """
         self.dense, self.lexical, self.mode, self.trim, self.encoder = dense, lexical, mode, trim, encoder
+        self.name_weight = name_weight
 
     def search(self, query: Query, k: int = 5, where: dict[str, Any] | None = None) -> list[Hit]:
         """The ``k`` best passages for ``query``, best first."""
@@ -97,8 +100,8 @@ class Retriever:
         for hit, own in zip(hits, sentences):
             best = max((s.score for s in own if len(s.text.split()) >= MIN_WORDS), default=-1.0)
             score = hit.similarity + best + BM25_WEIGHT * bm25.get(hit.passage_id, 0.0) / best_bm25
-            if names:
-                score += NAME_WEIGHT * len(names & arabic_keys(hit.text)) / len(names)
+            if names and hit.lang in ARABIC_SCRIPT_LANGS:  # other passages: BM25 already matches their words
+                score += self.name_weight * len(names & arabic_keys(hit.text)) / len(names)
             scored.append(replace(hit, rank_score=score, sentences=tuple(own)))
         return sorted(scored, key=lambda h: h.rank_score, reverse=True)
 

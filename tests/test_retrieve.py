@@ -5,7 +5,7 @@ import pytest
 from index.ingest import ingest
 from index.loaders import load_paths
 from qa.query import make_query
-from qa.retrieve import Retriever
+from qa.retrieve import NAME_WEIGHT, Retriever
 from tests.conftest import SEED
 
 
@@ -93,7 +93,7 @@ def test_an_ingestion_in_progress_is_not_mistaken_for_a_missed_change(hybrid):
     assert hybrid.catch_up() is True
 
 
-def test_a_latin_script_question_s_names_raise_the_passages_that_spell_them_in_arabic(index, tmp_path, monkeypatch):
+def test_a_latin_script_question_s_names_raise_the_passages_that_spell_them_in_arabic(index, tmp_path):
     (tmp_path / "teams.jsonl").write_text(
         "".join(
             f'{{"id": "{team}", "text": "فاز فريق {name} باللقب بعد مباراة صعبة في الملعب الكبير أمام جمهور غفير."}}\n'
@@ -105,18 +105,26 @@ def test_a_latin_script_question_s_names_raise_the_passages_that_spell_them_in_a
         ),
         encoding="utf-8",
     )
+    with open(tmp_path / "teams.jsonl", "a", encoding="utf-8") as f:
+        f.write(
+            '{"id": "english", "text": "The Carolina Panthers won the title in 2016 after a hard game.", "lang": "en"}\n'
+        )
     ingest(load_paths([tmp_path / "teams.jsonl"]), index)
 
-    def scores(question):
+    def scores(question, name_weight=NAME_WEIGHT):
         query = make_query(question, index.encoder)
-        hits = Retriever(index.dense, index.lexical, encoder=index.encoder).search(query, 3)
-        return {h.article_id: h.rank_score for h in hits}
+        retriever = Retriever(index.dense, index.lexical, encoder=index.encoder, name_weight=name_weight)
+        return {h.article_id: h.rank_score for h in retriever.search(query, 4)}
 
-    panthers, seattle = scores("Did the Carolina Panthers win the title?"), scores("Did the Seattle Seahawks win?")
-    monkeypatch.setattr("qa.retrieve.NAME_WEIGHT", 0.0)
-    panthers_0, seattle_0 = scores("Did the Carolina Panthers win the title?"), scores("Did the Seattle Seahawks win?")
-    assert max(panthers, key=panthers.get) == "panthers"
-    assert panthers["panthers"] - panthers_0["panthers"] == pytest.approx(0.05)  # both names found
+    panthers, seattle = scores("Did the Carolina Panthers win in 2016?"), scores("Did the Seattle Seahawks win?")
+    panthers_0 = scores("Did the Carolina Panthers win in 2016?", name_weight=0.0)
+    seattle_0 = scores("Did the Seattle Seahawks win?", name_weight=0.0)
+    arabic = {team: score for team, score in panthers.items() if team != "english"}
+    assert max(arabic, key=arabic.get) == "panthers"
+    # both names found, not the year: 2 of 3
+    assert panthers["panthers"] - panthers_0["panthers"] == pytest.approx(NAME_WEIGHT * 2 / 3)
     assert panthers["broncos"] == pytest.approx(panthers_0["broncos"])
+    # an English passage's words (the year too) are BM25's to match, not this rule's
+    assert panthers["english"] == pytest.approx(panthers_0["english"])
     # «سي هوكس» is two words, so one of the two names is found
-    assert seattle["seattle"] - seattle_0["seattle"] == pytest.approx(0.025)
+    assert seattle["seattle"] - seattle_0["seattle"] == pytest.approx(NAME_WEIGHT / 2)

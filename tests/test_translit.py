@@ -15,10 +15,15 @@ from index.translit import arabic_keys, arabic_skeleton, latin_skeleton, name_ke
         ("Genghis", "جنكيز"),  # g written as ج and as ك
         ("Tesla", "تسلا"),
         ("Warsaw", "وارسو"),
+        ("Muhammad", "محمّد"),  # a diacritic inside the word
+        ("Baltimore", "بالتيمور"),  # begins like «بال» (with the article) but is not
+        ("California", "كاليفورنيا"),
+        ("Carolina", "کارولینا"),  # Persian kaf and yeh
+        ("Erdoğan", "أردوغان"),  # a Latin letter with a mark
     ],
 )
 def test_a_name_and_its_arabic_spelling_share_a_skeleton(latin, arabic):
-    assert latin_skeleton(latin) == arabic_skeleton(arabic)
+    assert latin_skeleton(latin) in arabic_keys(arabic)
 
 
 def test_different_names_do_not_meet():
@@ -38,3 +43,9 @@ def test_arabic_text_gives_skeletons_and_numbers_in_any_digits():
     keys = arabic_keys("فاز دنفر برونكوز عام ٢٠١٦ في سانتا كلارا")
     assert {"DNFR", "BRNKS", "2016"} <= keys
     assert name_keys("Did the Denver Broncos win in 2016?") <= keys
+    assert "BRNKS" in arabic_keys("فاز برُونكوز")  # a diacritic does not split the word
+
+
+def test_a_number_with_thousands_separators_is_one_number():
+    assert name_keys("Were 10,000 people there?") == {"10000"}
+    assert "10000" in arabic_keys("حضر ١٠٬٠٠٠ شخص") and "000" not in arabic_keys("حضر ١٠٬٠٠٠ شخص")
