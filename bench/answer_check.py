@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import random
 import sys
 import tempfile
 import time
@@ -44,7 +43,7 @@ import qa.generate  # noqa: E402
 from bench._index import encoder as bench_encoder  # noqa: E402
 from bench._index import fresh_index  # noqa: E402
 from bench._report import DEFAULT_REPORT, command, machine, table, update_section  # noqa: E402
-from bench.answer_quality import NEWS, question_set  # noqa: E402
+from bench.answer_quality import NEWS, sampled_set  # noqa: E402
 from index.datadir import DataDir  # noqa: E402
 from qa.engine import LLMConfig, build_answerer, build_generator  # noqa: E402
 from qa.evaluate import answer_exact, build_index, sample_distractors  # noqa: E402
@@ -125,14 +124,7 @@ def collect(
     generator.min_p_found = 0.0  # record every answer: the thresholds are what this measures
     with open(out, "a", encoding="utf-8") as f:
         for name in sets:
-            records, questions = question_set(name)
-            cells: dict[tuple[str, str], list[Any]] = {}
-            for q in questions:
-                cells.setdefault((q.lang, q.kind), []).append(q)
-            rng = random.Random(7)
-            sample = [q for key in sorted(cells) for q in rng.sample(cells[key], min(per_kind, len(cells[key])))]
-            if smoke:
-                records = [r for r in records if r["id"] in {q.article_id for q in sample}]
+            records, sample = sampled_set(name, per_kind, smoke=smoke)
             with tempfile.TemporaryDirectory(prefix="sanad-check-") as work:
                 index = fresh_index(Path(work), encoder, "answers")
                 build_index(index, records, list(sample_distractors(NEWS, distractors)) if distractors else [])

@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -78,6 +80,25 @@ def question_set(name: str) -> tuple[list[dict], list[Question]]:
         return seed_set()
     data = SHARED / "data" / name
     return holdout(load_records(data / "articles.jsonl"), load_questions(data / "questions.jsonl"))
+
+
+def sampled_set(
+    name: str, per_kind: int, langs: Iterable[str] | None = None, smoke: bool = False, seed: int = 7
+) -> tuple[list[dict], list[Question]]:
+    """A seeded sample of ``per_kind`` questions per language and kind (``langs``: all when None), and its articles.
+
+    With ``smoke``, only the articles the sample is about.
+    """
+    records, questions = question_set(name)
+    cells: dict[tuple[str, str], list[Question]] = {}
+    for q in questions:
+        if langs is None or q.lang in langs:
+            cells.setdefault((q.lang, q.kind), []).append(q)
+    rng = random.Random(seed)
+    sample = [q for key in sorted(cells) for q in rng.sample(cells[key], min(per_kind, len(cells[key])))]
+    if smoke:
+        records = [r for r in records if r["id"] in {q.article_id for q in sample}]
+    return records, sample
 
 
 def run(backend: str, ask, questions: list[Question]) -> list[list]:

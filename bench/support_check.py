@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import sys
 import tempfile
 import time
@@ -34,7 +33,7 @@ import qa.answer  # noqa: E402
 from bench._index import encoder as bench_encoder  # noqa: E402
 from bench._index import fresh_index  # noqa: E402
 from bench._report import DEFAULT_REPORT, SHARED, command, machine, table, update_section  # noqa: E402
-from bench.answer_quality import question_set  # noqa: E402
+from bench.answer_quality import sampled_set  # noqa: E402
 from index.datadir import DataDir  # noqa: E402
 from qa.engine import LLMConfig, build_answerer, build_generator  # noqa: E402
 from qa.evaluate import answer_exact, build_index  # noqa: E402
@@ -81,14 +80,7 @@ def collect(
     qa.answer.verify = checked  # type: ignore[assignment]
     rows = []
     for name in sets:
-        records, questions = question_set(name)
-        cells: dict[tuple[str, str], list[Any]] = {}
-        for q in (q for q in questions if q.lang in langs):
-            cells.setdefault((q.lang, q.kind), []).append(q)
-        rng = random.Random(7)
-        sample = [q for key in sorted(cells) for q in rng.sample(cells[key], min(per_kind, len(cells[key])))]
-        if smoke:
-            records = [r for r in records if r["id"] in {q.article_id for q in sample}]
+        records, sample = sampled_set(name, per_kind, langs, smoke)
         with tempfile.TemporaryDirectory(prefix="sanad-support-") as work:
             index = fresh_index(Path(work), encoder, "answers")
             build_index(index, records)
