@@ -1,4 +1,4 @@
-"""Arabic-aware normalisation and tokenisation for lexical (BM25) matching.
+"""Arabic-aware normalisation and tokenisation for lexical (BM25) matching, and numbers in any digits.
 
 Diacritics and tatweel are removed, alef forms (أ إ آ ٱ) become ا, ى becomes ي and ة becomes ه,
 and the definite article (with attached conjunctions and prepositions: وال بال وبال فال لل …)
@@ -16,6 +16,9 @@ _LETTER_MAP = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى
 _TOKEN = re.compile(r"\w+")
 _ARTICLE = re.compile(r"^(?:[وف]?[بكل]?ال|[وف]?لل)(?=\w{2,})")
 _ARABIC_LETTER = re.compile(r"[\u0621-\u064a]")
+WESTERN_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")  # Arabic-Indic and Persian digits
+_NUMBER = re.compile(r"\d+(?:[.٫]\d+)?")
+_GROUPED = re.compile(r"(?<=\d)[,،٬](?=\d{3}(?!\d))")
 
 # Function words that carry no topic; matched after normalisation.
 _STOPWORD_LIST = """
@@ -42,6 +45,12 @@ def tokenize(text: str) -> list[str]:
         if token and token not in _STOPWORDS and raw not in _STOPWORDS:
             tokens.append(token)
     return tokens
+
+
+def numbers_in(text: str) -> list[str]:
+    """The numbers of ``text`` as digit strings: Arabic-Indic digits read, thousands separators dropped."""
+    text = _GROUPED.sub("", text.translate(WESTERN_DIGITS))  # 17,500 and ١٧٥٠٠ are 17500
+    return [n.replace("٫", ".") for n in _NUMBER.findall(text)]
 
 
 _STOPWORDS = frozenset(normalize(w) for w in _STOPWORD_LIST.split())

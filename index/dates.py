@@ -20,9 +20,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from index.arabic import normalize
-
-_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
+from index.arabic import WESTERN_DIGITS, normalize
 
 _GREGORIAN = {
     1: "january jan يناير كانون الثاني",
@@ -167,7 +165,7 @@ def find_dates(text: str, anchor: str = "") -> list[Period]:
 
     ``anchor``: the article's ISO date; without it relative dates are skipped.
     """
-    folded = normalize(text.translate(_DIGITS)).replace("ـ", "")
+    folded = normalize(text.translate(WESTERN_DIGITS)).replace("ـ", "")
     base = of_iso(anchor) if anchor else None
     found: list[tuple[int, Period]] = []
     taken: list[tuple[int, int]] = []

@@ -14,7 +14,7 @@ import functools
 import re
 import unicodedata
 
-from index.arabic import normalize
+from index.arabic import normalize, numbers_in
 
 # Longest spellings first: "sh" must win over "s".
 _LATIN = (
@@ -33,8 +33,6 @@ _ARTICLE = re.compile(r"^(?:[وف]?[بكل]?ال|[وف]?لل)(?=\w{3,})")
 _ARABIC_WORD = re.compile(r"[\u0621-\u064a\u0671-\u06d3]+")
 _LATIN_WORD = re.compile(r"[^\W\d_][\w'-]*")
 _LATIN_LETTER = re.compile(r"[A-Za-z\u00c0-\u024f]")
-_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
-_GROUPING = re.compile(r"(?<=\d)[,٬'](?=\d{3})")  # 10,000 / ١٠٬٠٠٠ are one number
 _NUMBER = re.compile(r"\d{2,}")
 MIN_CONSONANTS = 3  # shorter skeletons match too many Arabic words (most roots have three)
 
@@ -70,8 +68,8 @@ def arabic_skeleton(word: str, strip_article: bool = True) -> str:
 
 
 def numbers(text: str) -> set[str]:
-    """Numbers of two or more digits in ``text``, in Western digits, without thousands separators."""
-    return set(_NUMBER.findall(_GROUPING.sub("", text.translate(_DIGITS))))
+    """Numbers of two or more digits in ``text`` (``numbers_in``: any digits, no thousands separators)."""
+    return {digits for n in numbers_in(text) for digits in _NUMBER.findall(n)}
 
 
 def name_keys(question: str) -> set[str]:

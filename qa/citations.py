@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from index.arabic import normalize, tokenize
+from index.arabic import normalize, numbers_in, tokenize
 from index.embeddings import Encoder
 from index.language import is_arabic_script
 from qa.query import Query
@@ -126,17 +126,6 @@ def _shown(backed: list[Sentence], hits: list[Hit]) -> Verdict:
         f"\n«{s.text}» [{numbers[s.hit_index]}]" for s in sorted(backed, key=lambda s: (s.hit_index, s.start))
     )
     return Verdict(text=f" [{first}]{quotes}", citations=citations, backed=backed)
-
-
-_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
-_NUMBER = re.compile(r"\d+(?:[.٫]\d+)?")
-_GROUPED = re.compile(r"(?<=\d)[,،٬](?=\d{3}(?!\d))")
-
-
-def numbers_in(text: str) -> list[str]:
-    """The numbers of ``text`` as digit strings: Arabic-Indic digits read, thousands separators dropped."""
-    text = _GROUPED.sub("", text.translate(_DIGITS))  # 17,500 and ١٧٥٠٠ are 17500
-    return [n.replace("٫", ".") for n in _NUMBER.findall(text)]
 
 
 def ungrounded_numbers(answer: str, evidence: list[str]) -> list[str]:

@@ -23,11 +23,10 @@ from typing import Any, Literal
 
 import numpy as np
 
-from index.arabic import normalize, tokenize
+from index.arabic import normalize, numbers_in, tokenize
 from index.dates import Period, find_dates, of_iso
 from index.language import is_arabic_script
 from prompts import load, message
-from qa.citations import numbers_in
 from qa.types import Hit, Sentence
 
 ANSWERING_MARGIN = 0.04  # a sentence this close to the best one's similarity answers the question too
