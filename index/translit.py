@@ -43,9 +43,8 @@ def _collapse(skeleton: str) -> str:
 
 def latin_skeleton(word: str) -> str:
     """The sound classes of a Latin-script word's consonants: "Broncos" → "BRNKS"."""
-    word = unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode()  # "Erdoğan" → "Erdogan"
+    word = unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode().lower()  # "Erdoğan" → "erdogan"
     out, i = [], 0
-    word = word.lower()
     while i < len(word):
         for spelling, sound in _LATIN:
             if word.startswith(spelling, i):
@@ -57,11 +56,13 @@ def latin_skeleton(word: str) -> str:
     return _collapse("".join(out))
 
 
-def arabic_skeleton(word: str, strip_article: bool = True) -> str:
-    """The sound classes of an Arabic-script word's consonants: «برونكوز» → "BRNKS"."""
-    word = normalize(word)
-    if strip_article:
-        word = _ARTICLE.sub("", word)
+def arabic_skeleton(word: str) -> str:
+    """The sound classes of an Arabic-script word's consonants, its article stripped: «البرونكوز» → "BRNKS"."""
+    return _skeleton(_ARTICLE.sub("", normalize(word)))
+
+
+def _skeleton(word: str) -> str:
+    """The skeleton of a normalised word, as it stands."""
     if len(word) > 3 and word.endswith("ه"):  # ة, a feminine ending, not a consonant of a name
         word = word[:-1]
     return _collapse(word.translate(_ARABIC))
@@ -89,5 +90,5 @@ def arabic_keys(text: str) -> frozenset[str]:
     passages come back for question after question.
     """
     words = _ARABIC_WORD.findall(normalize(text))  # normalised first: a diacritic inside a word would split it
-    keys = {arabic_skeleton(w) for w in words} | {arabic_skeleton(w, strip_article=False) for w in words}
+    keys = {_skeleton(w) for w in words} | {_skeleton(_ARTICLE.sub("", w)) for w in words}
     return frozenset(keys | numbers(text))
