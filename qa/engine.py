@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from index.crosslingual import CrossLingualEncoder
 from index.datadir import DataDir
 from index.embeddings import Encoder
 from index.hybrid import HybridIndex, IndexConfig, open_index
@@ -82,6 +83,8 @@ def build_service(
         progress("starting the language model")
     generator = build_generator(config.llm, config.data, steady=watch)
     answerer = build_answerer(index, config.retrieval, config.top_k, generator, ModelLine(config.llm.wait))
+    if watch and answerer.retriever.cross is not None:
+        answerer.retriever.cross.warm()  # a second; else the first question across scripts pays it
     return Service(answerer, index, config.chunking, feedback=FeedbackStore(config.data.feedback))
 
 
@@ -93,7 +96,8 @@ def build_answerer(
     line: ModelLine | None = None,
 ) -> Answerer:
     """The answerer over ``index``: the given retrieval, the model's calibration, and ``generator`` to write."""
-    retriever = Retriever(index.dense, index.lexical, mode=retrieval, encoder=index.encoder)
+    cross = CrossLingualEncoder()
+    retriever = Retriever(index.dense, index.lexical, mode=retrieval, encoder=index.encoder, cross=cross)
     config = AnswerConfig(k=top_k)
     return Answerer(index.encoder, retriever, calibration_for(index.encoder), config, generator, line)
 

@@ -17,6 +17,14 @@ are matched by consonant skeleton instead ("Broncos" meets «برونكوز», i
 add NAME_WEIGHT × the share found (passages in Arabic script only). XQuAD English, 1,000
 distractors: see docs/benchmarks.md "retrieval-rerank-xquad"; Arabic questions are untouched.
 
+When some candidates are in the other script than the question (an English question about
+Arabic articles, or an Arabic one about English articles), e5-small is the only one that ranked
+them, and it ranks across languages less well than within one. Then the best 50 are re-ranked,
+and every one gains CROSS_WEIGHT × a second encoder's best-sentence cosine (USE multilingual v3,
+index/crosslingual.py). Fit on XQuAD English questions (1,000 distractors: hit@1 +4.7, hit@5
++1.4 points over the e5-only re-ranking), confirmed on the other direction, XQuAD's Arabic
+questions about its English articles (docs/benchmarks.md "retrieval-cross-script").
+
 The sentences come back embedded with their hits, so the answer step reads them without
 embedding them again. Each hit carries its cosine similarity to the question
 (lexical-only hits too), whatever ordered it.
@@ -29,6 +37,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from index.crosslingual import CrossLingualEncoder
 from index.embeddings import Encoder
 from index.lexical import LexicalIndex
 from index.store import DenseStore
@@ -36,7 +45,7 @@ from index.translit import arabic_keys, name_keys
 from index.types import PassageRecord
 from qa.evidence import embed_sentences
 from qa.query import Query
-from qa.types import Hit
+from qa.types import Hit, Sentence
 
 Mode = Literal["dense", "lexical", "hybrid"]
 # Languages written in Arabic script (the language codes articles carry).
@@ -44,9 +53,11 @@ ARABIC_SCRIPT_LANGS = ("ar", "fa", "ur", "ps", "ckb", "ku", "ug", "sd", "arz", "
 RRF_K = 60
 CANDIDATES = 50  # passages taken from each leg before fusing
 RERANKED = 30  # fused candidates scored again by their best sentence
+RERANKED_ACROSS = 50  # as many, when some are in the other script: the dense leg alone ranked those
 BM25_WEIGHT = 0.1  # of the candidate's BM25 score relative to the best candidate's, in the re-ranking score
 MIN_WORDS = 3  # shorter "sentences" are headings or fragments: they rank nothing
 NAME_WEIGHT = 0.05  # × the share of a Latin-script question's names and numbers an Arabic passage holds
+CROSS_WEIGHT = 0.15  # × the second encoder's best-sentence cosine, when candidates cross scripts
 
 
 class Retriever:
@@ -60,20 +71,29 @@ class Retriever:
         trim: bool = True,
         encoder: Encoder | None = None,
         name_weight: float = NAME_WEIGHT,
+        cross: CrossLingualEncoder | None = None,
+        cross_weight: float = CROSS_WEIGHT,
+        reranked_across: int = RERANKED_ACROSS,
     ):
         """Search ``dense`` (and ``lexical`` unless ``mode`` is dense); ``trim`` cuts overlapping text.
 
         With ``encoder``, the candidates are re-ranked by their best sentence, which it embeds, and
         by ``name_weight`` × the share of a Latin-script question's names an Arabic passage spells.
+        With ``cross`` too, when some candidates are in the other script than the question's,
+        ``reranked_across`` are re-ranked and each gains ``cross_weight`` × that encoder's cosine
+        of its best sentence.
         """
         self.dense, self.lexical, self.mode, self.trim, self.encoder = dense, lexical, mode, trim, encoder
-        self.name_weight = name_weight
+        self.name_weight, self.cross, self.cross_weight = name_weight, cross, cross_weight
+        self.reranked_across = reranked_across if cross is not None else RERANKED
 
     def search(self, query: Query, k: int = 5, where: dict[str, Any] | None = None) -> list[Hit]:
         """The ``k`` best passages for ``query``, best first."""
-        hits, bm25 = self._ranked(query, max(2 * k, RERANKED) if self.encoder else 2 * k, where)
+        depth = max(RERANKED, self.reranked_across)
+        hits, bm25 = self._ranked(query, max(2 * k, depth) if self.encoder else 2 * k, where)
         if self.encoder is not None:
-            hits = self._rerank(query, hits[:RERANKED], bm25)
+            across = any(_across(query, hit) for hit in hits[:RERANKED])
+            hits = self._rerank(query, hits[: self.reranked_across if across else RERANKED], bm25)
         return trim_overlaps(hits)[:k] if self.trim else hits[:k]
 
     def _ranked(self, query: Query, k: int, where: dict[str, Any] | None) -> tuple[list[Hit], dict[str, float]]:
@@ -96,14 +116,36 @@ class Retriever:
         sentences = [embedded[i] for i in range(len(hits))]
         best_bm25 = max((bm25.get(h.passage_id, 0.0) for h in hits), default=0.0) or 1.0
         names = set() if query.arabic else name_keys(query.text)
+        cross = self._cross_scores(query, hits, sentences)
         scored = []
-        for hit, own in zip(hits, sentences):
+        for i, (hit, own) in enumerate(zip(hits, sentences)):
             best = max((s.score for s in own if len(s.text.split()) >= MIN_WORDS), default=-1.0)
             score = hit.similarity + best + BM25_WEIGHT * bm25.get(hit.passage_id, 0.0) / best_bm25
             if names and hit.lang in ARABIC_SCRIPT_LANGS:  # other passages: BM25 already matches their words
                 score += self.name_weight * len(names & arabic_keys(hit.text)) / len(names)
+            score += self.cross_weight * cross.get(i, 0.0)
             scored.append(replace(hit, rank_score=score, sentences=tuple(own)))
         return sorted(scored, key=lambda h: h.rank_score, reverse=True)
+
+    def _cross_scores(self, query: Query, hits: list[Hit], sentences: list[list[Sentence]]) -> dict[int, float]:
+        """The second encoder's best-sentence cosine of every hit, when some hit is in the other script.
+
+        Every candidate is scored, not only those across: a bonus for one script would move the
+        two as groups, while the second encoder's similarities are comparable across languages.
+        """
+        if self.cross is None or not self.cross_weight or not any(_across(query, hit) for hit in hits):
+            return {}
+        texts = [[s.text for s in own if len(s.text.split()) >= MIN_WORDS] for own in sentences]
+        flat = [t for own in texts for t in own]
+        if not flat:
+            return {}
+        vectors = self.cross.encode([query.text, *flat])
+        cosines, out, at = vectors[1:] @ vectors[0], {}, 0
+        for i, own in enumerate(texts):
+            if own:
+                out[i] = float(cosines[at : at + len(own)].max())
+                at += len(own)
+        return out
 
     def lexical_where(self, query: Query, where: dict[str, Any] | None) -> dict[str, Any] | None:
         """The filter for the lexical leg: ``where``, and only passages in the query's script."""
@@ -134,6 +176,11 @@ class Retriever:
                 continue  # deleted since the lexical index saw it
             hits.append(Hit.of(record, similarity, score))
         return hits
+
+
+def _across(query: Query, hit: Hit) -> bool:
+    """Whether the passage is written in the other script than the question (Arabic script or not)."""
+    return (hit.lang in ARABIC_SCRIPT_LANGS) != query.arabic
 
 
 def trim_overlaps(hits: list[Hit], min_fraction: float = 0.25) -> list[Hit]:

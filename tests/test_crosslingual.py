@@ -1,0 +1,70 @@
+"""The second encoder (USE multilingual v3) and its place in the re-ranking: passages in the other script only."""
+
+import numpy as np
+import pytest
+
+from index.crosslingual import CrossLingualEncoder
+from index.ingest import ingest
+from index.loaders import load_paths
+from qa.query import make_query
+from qa.retrieve import CROSS_WEIGHT, Retriever
+
+
+@pytest.fixture(scope="module")
+def cross():
+    return CrossLingualEncoder()
+
+
+def test_a_translation_is_nearer_than_another_topic_and_vectors_are_unit_length(cross):
+    en, ar, other = cross.encode(
+        ["Oil prices rose sharply this week.", "ارتفعت أسعار النفط بشدة هذا الأسبوع.", "هطلت أمطار غزيرة على المدينة."]
+    )
+    assert np.linalg.norm(en) == pytest.approx(1.0, abs=1e-5)
+    assert float(en @ ar) > float(en @ other) + 0.2
+
+
+def test_the_cache_keeps_the_newest_texts_and_returns_the_same_vectors():
+    small = CrossLingualEncoder(cache_size=2)
+    first = small.encode(["one sentence here", "two sentences here", "three sentences here"])
+    assert len(small._cache) == 2 and "one sentence here" not in small._cache
+    again = small.encode(["three sentences here", "one sentence here"])
+    np.testing.assert_allclose(again[0], first[2], atol=1e-6)
+    np.testing.assert_allclose(again[1], first[0], atol=1e-6)
+
+
+def test_when_candidates_cross_scripts_each_gains_the_weight_times_its_best_sentence_s_cosine(index, tmp_path, cross):
+    (tmp_path / "news.jsonl").write_text(
+        '{"id": "oil", "text": "ارتفعت أسعار النفط بشدة هذا الأسبوع. وقال محللون إن الطلب سيزيد في الشتاء."}\n'
+        '{"id": "rain", "text": "هطلت أمطار غزيرة على المدينة أمس. وأغلقت المدارس أبوابها بسبب السيول."}\n'
+        '{"id": "english", "text": "Oil prices rose sharply this week, traders said on Monday.", "lang": "en"}\n',
+        encoding="utf-8",
+    )
+    ingest(load_paths([tmp_path / "news.jsonl"]), index)
+
+    def scores(question, weight, where=None):
+        query = make_query(question, index.encoder)
+        retriever = Retriever(index.dense, index.lexical, encoder=index.encoder, cross=cross, cross_weight=weight)
+        return {h.article_id: h.rank_score for h in retriever.search(query, 3, where)}
+
+    def best(question, sentences):
+        q, *vectors = cross.encode([question, *sentences])
+        return max(float(q @ v) for v in vectors)
+
+    oil = ["ارتفعت أسعار النفط بشدة هذا الأسبوع.", "وقال محللون إن الطلب سيزيد في الشتاء."]
+    rain = ["هطلت أمطار غزيرة على المدينة أمس.", "وأغلقت المدارس أبوابها بسبب السيول."]
+    english = ["Oil prices rose sharply this week, traders said on Monday."]
+    for question in ("How much did oil prices rise?", "كم ارتفعت أسعار النفط؟"):
+        with_, without = scores(question, CROSS_WEIGHT), scores(question, 0.0)
+        gain = {aid: with_[aid] - without[aid] for aid in with_}
+        assert gain["oil"] == pytest.approx(CROSS_WEIGHT * best(question, oil), abs=1e-5)
+        assert gain["rain"] == pytest.approx(CROSS_WEIGHT * best(question, rain), abs=1e-5)
+        assert gain["english"] == pytest.approx(CROSS_WEIGHT * best(question, english), abs=1e-5)
+        assert gain["oil"] > gain["rain"] + 0.02 and gain["english"] > gain["rain"] + 0.02
+
+    # an Arabic question among Arabic passages only: nothing crosses scripts, nothing changes
+    only_arabic = {"lang": "ar"}
+    with_, without = (
+        scores("كم ارتفعت أسعار النفط؟", CROSS_WEIGHT, only_arabic),
+        scores("كم ارتفعت أسعار النفط؟", 0.0, only_arabic),
+    )
+    assert with_ == pytest.approx(without)
