@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._index import encoder as bench_encoder  # noqa: E402
 from bench._index import fresh_index  # noqa: E402
 from bench._report import DEFAULT_REPORT, SHARED, command, machine, table, update_section  # noqa: E402
+from bench._reverse import reverse_questions  # noqa: E402
 from qa.calibration import COVERAGE_WEIGHT, Calibration, calibration_for, coverage  # noqa: E402
 from qa.engine import build_answerer  # noqa: E402
 from qa.evaluate import (  # noqa: E402
@@ -40,7 +41,10 @@ from qa.evaluate import (  # noqa: E402
     sample_distractors,  # noqa: E402
 )
 from qa.evidence import read_evidence  # noqa: E402
-from qa.query import make_queries  # noqa: E402
+from qa.query import (
+    crosses_scripts,  # noqa: E402
+    make_queries,  # noqa: E402
+)
 
 NEWS = SHARED / "data" / "news" / "saudinewsnet-2015.jsonl.gz"
 KINDS = ("answerable", "absent", "nearmiss")
@@ -55,13 +59,25 @@ RULES: dict[str, Callable[[Signals], float]] = {
         )
         for w in sorted({0.05, COVERAGE_WEIGHT, 0.2})
     },
+    "second encoder": lambda r: float(r["use"]),
+    **{
+        f"passage + sentence + {w} second encoder": lambda r, w=w: (
+            float(r["passage"]) + float(r["sentence"]) + w * float(r["use"])
+        )
+        for w in (0.15, 0.5, 1.0)
+    },
 }
 
 
 def signals(name: str, distractors: int, limit: int, data_dir: Path) -> list[Signals]:
     """What the answerer sees for each question of one set (answerable, absent, near-miss)."""
-    data = SHARED / "data" / name
-    records, questions = holdout(load_records(data / "articles.jsonl"), load_questions(data / "questions.jsonl"))
+    if name == "reverse":  # XQuAD's Arabic questions about its English articles
+        data = SHARED / "data" / "xquad"
+        questions = reverse_questions(data, load_questions(data / "questions.jsonl"))
+        records, questions = holdout(load_records(data / "articles.en.jsonl"), questions)
+    else:
+        data = SHARED / "data" / name
+        records, questions = holdout(load_records(data / "articles.jsonl"), load_questions(data / "questions.jsonl"))
     questions = limit_per_language(questions, limit)
     encoder = bench_encoder(data_dir)
     out: list[Signals] = []
@@ -72,14 +88,18 @@ def signals(name: str, distractors: int, limit: int, data_dir: Path) -> list[Sig
         lexical = answerer.retriever.lexical
         for q, query in zip(questions, make_queries([q.question for q in questions], encoder)):
             hits = answerer.retriever.search(query, answerer.config.k)
-            evidence = read_evidence(query, hits, encoder) if hits else None
+            # as the answerer reads it: ordered by both encoders across scripts, with the second one's best cosine
+            evidence = read_evidence(query, hits, encoder, answerer.retriever.cross) if hits else None
             out.append(
                 {
                     "lang": q.lang,
                     "kind": q.kind,
                     "arabic": query.arabic,
+                    # the pair the answerer's rule is chosen by: the question and its most similar passage
+                    "across": bool(hits) and crosses_scripts(query, max(hits, key=lambda h: h.similarity)),
+                    "use": evidence.second if evidence and evidence.second is not None else -1.0,
                     "passage": max((h.similarity for h in hits), default=-1.0),
-                    "sentence": evidence.ranked[0].score if evidence and evidence.ranked else -1.0,
+                    "sentence": max((s.score for s in evidence.ranked), default=-1.0) if evidence else -1.0,
                     "coverage": coverage(query.text, hits[0].text, lexical.idf if lexical else None) if hits else 0.0,
                 }
             )
@@ -111,44 +131,57 @@ def main() -> None:
     if args.smoke:
         args.distractors, args.limit, args.output = [0], 4, Path(tempfile.mkdtemp()) / "benchmarks.md"
     shipped = calibration_for(bench_encoder(args.data_dir))
-    headers = ["distractors", "script", "rule", "threshold", "XQuAD answered", "absent", "near-miss"]
-    headers += ["ARCD answered", "absent", "near-miss"]
+    headers = ["distractors", "question and best passage", "rule", "threshold", "XQuAD answered", "absent"]
+    headers += ["near-miss", "confirmed on", "answered", "absent", "near-miss"]
     rows: list[list[object]] = []
     for n in args.distractors:
-        sets = {name: signals(name, n, args.limit, args.data_dir) for name in ("xquad", "arcd")}
-        for arabic in (True, False):
-            fit = [r for r in sets["xquad"] if r["arabic"] == arabic]
-            confirm = [r for r in sets["arcd"] if r["arabic"] == arabic]
-            script = "Arabic" if arabic else "other"
-            rules: list[tuple[str, Callable[[Signals], bool], str]] = [("shipped", _shipped(shipped, arabic), "")]
+        sets = {name: signals(name, n, args.limit, args.data_dir) for name in ("xquad", "arcd", "reverse")}
+        for across in (False, True):
+            fit = [r for r in sets["xquad"] if r["across"] == across]
+            other = "reverse" if across else "arcd"
+            confirm = [r for r in sets[other] if r["across"] == across]
+            scripts = "in two scripts" if across else "in one script"
+            rules: list[tuple[str, Callable[[Signals], bool], str]] = [("shipped", _shipped(shipped), "")]
             for name, score in RULES.items():
+                if "second encoder" in name and not across:
+                    continue  # it is read only when scripts cross
                 positives = [score(r) for r in fit if r["kind"] == "answerable"]
                 if not positives:
                     continue
                 cut = float(np.quantile(positives, 1 - args.answered))
                 rules.append((name, lambda r, s=score, c=cut: s(r) >= c, f"{cut:.3f}"))
+            label = {"arcd": "ARCD", "reverse": "XQuAD reversed"}[other]
             for name, answers, cut in rules:
-                arcd = rates(confirm, answers) if confirm else ["–", "–", "–"]
-                rows.append([n, script, name, cut or "calibration.json", *rates(fit, answers), *arcd])
+                tail = rates(confirm, answers) if confirm else ["–", "–", "–"]
+                rows.append([n, scripts, name, cut or "calibration.json", *rates(fit, answers), label, *tail])
                 print(table(headers, rows[-1:]), flush=True)
     result = table(headers, rows)
     update_section(
         args.output,
         "answerability",
-        "## Answerability: when to refuse (fit XQuAD, confirm ARCD)\n\n"
+        "## Answerability: when to refuse (fit XQuAD, confirm ARCD and XQuAD reversed)\n\n"
         f"Measured {machine()}. Articles split in thirds (answerable / absent / near-miss, "
-        "`qa.evaluate.holdout`), the shipped hybrid retriever with re-ranking. Each rule's threshold is fitted "
-        f"so that {args.answered:.0%} of XQuAD's answerable questions are answered; ARCD (native Arabic, only "
-        "Arabic questions) is not fitted on. *passage*: best passage cosine (the rule before); *sentence*: best "
-        "evidence sentence cosine; *coverage*: share of the question's BM25 idf weight whose words the best "
-        "passage holds (Arabic-script questions only: English words are not in Arabic articles). "
-        "Cells: answered (of answerable), refused (of absent), refused (of near-miss).\n\n"
+        "`qa.evaluate.holdout`), the shipped hybrid retriever with re-ranking. Questions are grouped by the "
+        "pair the answerer's rule is chosen by: the question and its most similar passage in one script, or "
+        "in two. Each rule's threshold is fitted so that "
+        f"{args.answered:.0%} of XQuAD's answerable questions of the group are answered, and confirmed unfitted "
+        "on ARCD (native Arabic; one script) or on XQuAD reversed (its Arabic questions about its English "
+        "originals; two scripts). *passage*: best passage cosine; *sentence*: best evidence sentence cosine; "
+        "*coverage*: share of the question's BM25 idf weight whose words the best passage holds (it counts "
+        "within one script only); *second encoder*: the best of the first 8 evidence sentences' cosine under "
+        "USE multilingual v3. Cells: answered (of answerable), refused (of absent), refused (of near-miss).\n\n"
         f"{result}\n\nReproduce: `{command()}`",
     )
 
 
-def _shipped(calibration: Calibration, arabic: bool) -> Callable[[Signals], bool]:
-    return lambda r: calibration.answerable(arabic, float(r["passage"]), float(r["sentence"]), float(r["coverage"]))
+def _shipped(calibration: Calibration) -> Callable[[Signals], bool]:
+    return lambda r: calibration.answerable(
+        bool(r["arabic"]) and not r["across"],
+        float(r["passage"]),
+        float(r["sentence"]),
+        float(r["coverage"]),
+        float(r["use"]) if r["across"] and float(r["use"]) > -1.0 else None,
+    )
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ import json
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -23,6 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._index import encoder as bench_encoder  # noqa: E402
 from bench._index import fresh_index  # noqa: E402
 from bench._report import DEFAULT_REPORT, SHARED, command, machine, table, update_section  # noqa: E402
+from bench._reverse import reverse_questions  # noqa: E402
 from index.crosslingual import CrossLingualEncoder  # noqa: E402
 from index.embeddings import Encoder  # noqa: E402
 from index.hybrid import HybridIndex  # noqa: E402
@@ -30,12 +30,10 @@ from index.ingest import Chunking  # noqa: E402
 from index.loaders import load_paths  # noqa: E402
 from index.types import Article  # noqa: E402
 from qa.evaluate import (
-    Question,
     build_index,
     evaluate,
     limit_per_language,
     load_questions,
-    load_records,
     sample_distractors,
 )  # noqa: E402
 from qa.query import Query  # noqa: E402
@@ -188,29 +186,6 @@ def main() -> None:
     )
     _plot(rows, args.dataset, plot)
     update_section(args.output, section, body)
-
-
-def reverse_questions(data: Path, questions: list[Question]) -> list[Question]:
-    """XQuAD's Arabic questions pointed at the same paragraph of the English original of their article.
-
-    The answer span is the English answer's first occurrence in that paragraph (bar@2000 needs one).
-    """
-    articles = {}
-    for name in ("articles.jsonl", "articles.en.jsonl"):
-        for line in (data / name).read_text(encoding="utf-8").splitlines():
-            record = json.loads(line)
-            articles[record["id"]] = (record["text"], [tuple(span) for span in record["paragraph_spans"]])
-    english_answers = {r["id"]: r["answers_by_lang"]["en"] for r in load_records(data / "questions.jsonl")}
-    out = []
-    for q in questions:
-        if q.lang != "ar":
-            continue
-        english = q.article_id.replace("xquad-ar-", "xquad-en-", 1)
-        text, paragraphs = articles[english]
-        start, end = paragraphs[articles[q.article_id][1].index(tuple(q.gold))]
-        found = [(i, i + len(a)) for a in english_answers[q.id] if (i := text.find(a, start, end)) >= 0]
-        out.append(replace(q, article_id=english, gold=(start, end), answer_spans=tuple(found[:1])))
-    return out
 
 
 def _plot(rows: list[list], dataset: str, path: Path) -> None:

@@ -21,6 +21,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from index.crosslingual import CrossLingualEncoder
 from index.embeddings import Encoder
 from prompts import message
 from qa.calibration import Calibration, coverage
@@ -30,7 +31,7 @@ from qa.evidence import Evidence, extractive_answer, pick, read_evidence
 from qa.generate import Generator, Reply, evidence_items, messages_for
 from qa.line import LineTooLong, ModelLine
 from qa.news import ANSWERING_MARGIN, When, asked_when, attribution, by_time, newest_first, other_reports
-from qa.query import Query, make_query, refers_back
+from qa.query import Query, crosses_scripts, make_query, refers_back
 from qa.retrieve import Retriever
 from qa.types import Answer, Event, Final, Hit, Reset, Sentence, Status, Token
 
@@ -47,6 +48,7 @@ class AnswerConfig:
     max_sentences: int = 3  # quoted by the extractive back end
     llm_sentences: int = 8  # evidence sentences the LLM reads (the answer's is among the best 8 for ~90%)
     time_aware: bool = True  # newest report first for "now", the asked period for dated questions, differing reports
+    cross_order: bool = True  # across scripts, order the evidence by both encoders (qa/evidence.py), as retrieval does
 
 
 class Answerer:
@@ -116,14 +118,14 @@ class Answerer:
         if when.kind == "dated":  # the period's articles, when they answer (by the calibrated rule)
             dated, narrowed = self._search(query, history, when.where(where), k)
             if dated:
-                read = read_evidence(narrowed, dated, self.encoder)
+                read = read_evidence(narrowed, dated, self.encoder, self._cross)
                 if self._answerable(narrowed, dated, read):
                     hits, searched, evidence = dated, narrowed, read
         timings["retrieve"] = _ms(started)
         if not hits and self.retriever.dense.count() == 0:
             raise NothingIndexed()
         if evidence is None and hits:
-            evidence = read_evidence(searched, hits, self.encoder)
+            evidence = read_evidence(searched, hits, self.encoder, self._cross)
         if evidence is None or not self._answerable(searched, hits, evidence):
             refusal = message("not_found", query.lang)
             yield Token(refusal)
@@ -137,13 +139,19 @@ class Answerer:
         answer.timings_ms = timings
         yield Final(answer)
 
+    @property
+    def _cross(self) -> CrossLingualEncoder | None:
+        """The second encoder that orders the evidence across scripts, if any."""
+        return self.retriever.cross if self.config.cross_order else None
+
     def _answerable(self, query: Query, hits: list[Hit], evidence: Evidence) -> bool:
         """Whether the passages answer ``query``, by the calibrated score (``qa/calibration.py``)."""
         best = max(hits, key=lambda h: h.similarity)
-        sentence = evidence.ranked[0].score if evidence.ranked else -1.0
+        sentence = max((s.score for s in evidence.ranked), default=-1.0)  # e5's cosine: what was calibrated
         lexical = self.retriever.lexical
         covered = coverage(query.text, hits[0].text, lexical.idf if lexical is not None else None)
-        return self.calibration.answerable(query.arabic, best.similarity, sentence, covered)
+        arabic = query.arabic and not crosses_scripts(query, best)  # Arabic about Arabic: the Arabic rule
+        return self.calibration.answerable(arabic, best.similarity, sentence, covered, evidence.second)
 
     def _search(
         self, query: Query, history: Sequence[Turn], where: dict[str, Any] | None, k: int

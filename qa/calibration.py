@@ -1,11 +1,12 @@
 """Thresholds that depend on the embedding model, stored with the model's fingerprint.
 
-Abstention (:meth:`Calibration.answerable`): for a question in Arabic script, the best
-passage's cosine + the best sentence's cosine + 0.1 × how much of the question's weight (BM25
-idf) the best passage holds, against ``min_answer_arabic``; for other questions (their
-words cannot be looked up in Arabic articles) the best passage's cosine against
-``min_similarity_other``. Citation checking compares answer sentences with their passages'
-sentences against ``support``. They were fitted for one model (``bench/calibrate.py`` and
+Abstention (:meth:`Calibration.answerable`), chosen by the question and its most similar
+passage: both in Arabic script, the best passage's cosine + the best sentence's cosine + 0.1 ×
+how much of the question's weight (BM25 idf) the best passage holds, against
+``min_answer_arabic``; in two scripts (words cannot be looked up across them), the two cosines
++ 0.15 × the second encoder's best sentence cosine against ``min_answer_other``; otherwise the
+best passage's cosine against ``min_similarity_other``. Citation checking compares answer
+sentences with their passages' sentences against ``support``. They were fitted for one model (``bench/calibrate.py`` and
 ``bench/answerability.py``, XQuAD, confirmed on ARCD) and mean nothing for another:
 ``qa/calibration.json`` keeps them by fingerprint (the model's vector of a probe sentence),
 and a model with no entry gets the default ones with a warning.
@@ -26,6 +27,7 @@ from index.embeddings import Encoder, fingerprint_similarity
 logger = logging.getLogger(__name__)
 _SAME_MODEL = 0.98  # fingerprint similarity of one model on any backend (torch, bf16, int8)
 COVERAGE_WEIGHT = 0.1  # fitted on XQuAD with 0 and 1,000 distractors, confirmed on ARCD
+SECOND_WEIGHT = 0.15  # of the second encoder's cosine, across scripts: fit XQuAD English, confirmed XQuAD reversed
 
 
 @dataclass(frozen=True)
@@ -36,16 +38,26 @@ class Calibration:
     min_similarity_other: float = 0.77
     support_arabic: float = 0.87
     support_other: float = 0.84
+    min_answer_other: float = 1.595
     fitted: str = ""  # how and where; "" when these are defaults for an uncalibrated model
 
-    def answerable(self, arabic: bool, passage: float, sentence: float, coverage: float) -> bool:
+    def answerable(
+        self, arabic: bool, passage: float, sentence: float, coverage: float, second: float | None = None
+    ) -> bool:
         """Whether the articles are taken to answer, from the best passage's and sentence's cosines.
 
-        ``coverage``: the share of the question's idf weight whose words the best passage holds
-        (:func:`coverage`); it counts for questions in Arabic script only.
+        ``arabic``: the question and its best passage are both in Arabic script; then ``coverage``
+        (the share of the question's idf weight whose words the best passage holds,
+        :func:`coverage`) counts too. Cosines across scripts run lower, so any other pair (an
+        English question, or an Arabic question about an English article) has thresholds fitted
+        on English questions about Arabic articles: with ``second`` (the second encoder's best
+        sentence cosine, known when scripts cross), passage + sentence + SECOND_WEIGHT × second
+        against ``min_answer_other``; without it, the passage's cosine alone.
         """
         if arabic:
             return passage + sentence + COVERAGE_WEIGHT * coverage >= self.min_answer_arabic
+        if second is not None:
+            return passage + sentence + SECOND_WEIGHT * second >= self.min_answer_other
         return passage >= self.min_similarity_other
 
     def support(self, arabic: bool) -> float:

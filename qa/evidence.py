@@ -13,13 +13,15 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from index.chunking import split_sentences
+from index.crosslingual import CrossLingualEncoder
 from index.embeddings import Encoder
 from prompts import message
 from qa.news import attribution
-from qa.query import Query
+from qa.query import Query, crosses_scripts
 from qa.types import Citation, Hit, Sentence
 
 _MIN_WORDS = 3  # shorter "sentences" are headings or fragments: never quoted as evidence
+CROSS_WEIGHT = 0.15  # × the second encoder's cosine, added to rank passages and sentences when scripts differ
 
 
 @dataclass(frozen=True)
@@ -27,7 +29,8 @@ class Evidence:
     """Every sentence of the passages read, and the ranked candidates for quoting."""
 
     sentences: list[Sentence]  # in passage order, then text order (duplicates across passages kept)
-    ranked: list[Sentence]  # sentences of three words or more, each once, most similar to the query first
+    ranked: list[Sentence]  # sentences of three words or more, each once, best ``rank`` first
+    second: float | None = None  # the second encoder's best cosine among ``ranked``, when scripts cross
 
 
 def embed_sentences(
@@ -42,22 +45,35 @@ def embed_sentences(
     embedded: dict[int, list[Sentence]] = {i: [] for i in which}
     for (i, hit, s), text in zip(spans, texts):
         v = vectors[text]
-        embedded[i].append(Sentence(i, text, hit.start + s.start, hit.start + s.end, v, float(v @ query_vector)))
+        score = float(v @ query_vector)
+        embedded[i].append(Sentence(i, text, hit.start + s.start, hit.start + s.end, v, score, score))
     return embedded
 
 
-def read_evidence(query: Query, hits: list[Hit], encoder: Encoder) -> Evidence:
+def cross_cosines(cross: CrossLingualEncoder, query: Query, texts: list[str]) -> np.ndarray:
+    """The second encoder's cosine of each text to the question (vectors cached by the encoder)."""
+    if not texts:
+        return np.zeros(0, np.float32)
+    vectors = cross.encode([query.text, *texts])
+    return vectors[1:] @ vectors[0]
+
+
+def read_evidence(
+    query: Query, hits: list[Hit], encoder: Encoder, cross: CrossLingualEncoder | None = None
+) -> Evidence:
     """The passages' sentences (embedded by the retriever, or here when it did not), ranked for quoting.
 
     Overlapping passages share sentences; in the ranking each counts once, under its
-    best-ranked passage.
+    best-ranked passage. With ``cross``, when a passage is in the other script than the
+    question, every sentence ranks by its cosine + ``CROSS_WEIGHT`` × the second encoder's, as
+    the retriever ranked the passages (its ``score`` stays e5's cosine, which thresholds read).
     """
     embedded = embed_sentences(hits, [i for i, hit in enumerate(hits) if not hit.sentences], encoder, query.vector)
-    sentences = [
-        replace(s, hit_index=i, score=float(s.vector @ query.vector))
-        for i, hit in enumerate(hits)
-        for s in (hit.sentences or embedded[i])
-    ]
+    sentences = []
+    for i, hit in enumerate(hits):
+        for s in hit.sentences or embedded[i]:
+            score = float(s.vector @ query.vector)
+            sentences.append(replace(s, hit_index=i, score=score, rank=score))
     seen: set[tuple[str, int]] = set()
     candidates = []
     for sentence in sentences:
@@ -65,20 +81,25 @@ def read_evidence(query: Query, hits: list[Hit], encoder: Encoder) -> Evidence:
         if len(sentence.text.split()) >= _MIN_WORDS and key not in seen:
             seen.add(key)
             candidates.append(sentence)
-    ranked = sorted(candidates, key=lambda s: -s.score)
-    return Evidence(sentences, ranked)
+    second = None
+    if cross is not None and candidates and any(crosses_scripts(query, hit) for hit in hits):
+        cosines = cross_cosines(cross, query, [s.text for s in candidates])
+        candidates = [replace(s, rank=s.score + CROSS_WEIGHT * float(c)) for s, c in zip(candidates, cosines)]
+        second = float(cosines.max())
+    ranked = sorted(candidates, key=lambda s: -s.rank)
+    return Evidence(sentences, ranked, second)
 
 
 def pick(ranked: list[Sentence], max_sentences: int = 3, margin: float = 0.03) -> list[Sentence]:
     """The first sentences of ``ranked`` (up to ``max_sentences``) within ``margin`` of the best one, in text order.
 
-    ``ranked`` is most similar first, or in time order (``qa.news.by_time``): the margin is
-    measured from the most similar sentence either way.
+    ``ranked`` is best first (by ``rank``), or in time order (``qa.news.by_time``): the margin is
+    measured from the best sentence either way.
     """
     if not ranked:
         return []
-    best = max(s.score for s in ranked)
-    chosen = [s for s in ranked[:max_sentences] if s.score >= best - margin]
+    best = max(s.rank for s in ranked)
+    chosen = [s for s in ranked[:max_sentences] if s.rank >= best - margin]
     # Reading order: by passage rank, then position in the article.
     return sorted(chosen, key=lambda s: (s.hit_index, s.start))
 

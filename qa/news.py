@@ -120,7 +120,7 @@ def by_time(
     """
     if when.kind == "any" or len(ranked) < 2:
         return ranked
-    n = sum(s.score >= ranked[0].score - margin for s in ranked)  # ranked is sorted: they are its first n
+    n = sum(s.rank >= ranked[0].rank - margin for s in ranked)  # ranked is sorted: they are its first n
     answering, rest = list(ranked[:n]), ranked[n:]
     if when.kind == "present":  # dated reports on the question's topic newest first, in the places they held
         slots = [i for i, s in enumerate(answering) if _day(hits[s.hit_index]) and on_topic(s, question)]

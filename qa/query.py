@@ -15,8 +15,11 @@ import numpy as np
 from index.embeddings import Encoder
 from index.language import is_arabic_script, question_language
 from qa.errors import BadQuestion
+from qa.types import Hit
 
 MAX_QUESTION_CHARS = 2000
+# Languages written in Arabic script (the language codes articles carry).
+ARABIC_SCRIPT_LANGS = ("ar", "fa", "ur", "ps", "ckb", "ku", "ug", "sd", "arz", "ary", "apc", "acm")
 
 
 @dataclass(frozen=True, eq=False)
@@ -27,6 +30,11 @@ class Query:
     lang: str  # the language the answer is written in
     arabic: bool  # written in Arabic script (decides which BM25 votes count and which thresholds apply)
     vector: np.ndarray
+
+
+def crosses_scripts(query: Query, hit: Hit) -> bool:
+    """Whether the passage is written in the other script than the question (Arabic script or not)."""
+    return (hit.lang in ARABIC_SCRIPT_LANGS) != query.arabic
 
 
 def clean_question(question: str) -> str:

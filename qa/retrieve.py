@@ -43,13 +43,11 @@ from index.lexical import LexicalIndex
 from index.store import DenseStore
 from index.translit import arabic_keys, name_keys
 from index.types import PassageRecord
-from qa.evidence import embed_sentences
-from qa.query import Query
+from qa.evidence import CROSS_WEIGHT, cross_cosines, embed_sentences
+from qa.query import ARABIC_SCRIPT_LANGS, Query, crosses_scripts
 from qa.types import Hit, Sentence
 
 Mode = Literal["dense", "lexical", "hybrid"]
-# Languages written in Arabic script (the language codes articles carry).
-ARABIC_SCRIPT_LANGS = ("ar", "fa", "ur", "ps", "ckb", "ku", "ug", "sd", "arz", "ary", "apc", "acm")
 RRF_K = 60
 CANDIDATES = 50  # passages taken from each leg before fusing
 RERANKED = 30  # fused candidates scored again by their best sentence
@@ -57,7 +55,6 @@ RERANKED_ACROSS = 50  # as many, when some are in the other script: the dense le
 BM25_WEIGHT = 0.1  # of the candidate's BM25 score relative to the best candidate's, in the re-ranking score
 MIN_WORDS = 3  # shorter "sentences" are headings or fragments: they rank nothing
 NAME_WEIGHT = 0.05  # × the share of a Latin-script question's names and numbers an Arabic passage holds
-CROSS_WEIGHT = 0.15  # × the second encoder's best-sentence cosine, when candidates cross scripts
 
 
 class Retriever:
@@ -92,7 +89,7 @@ class Retriever:
         depth = max(RERANKED, self.reranked_across)
         hits, bm25 = self._ranked(query, max(2 * k, depth) if self.encoder else 2 * k, where)
         if self.encoder is not None:
-            across = any(_across(query, hit) for hit in hits[:RERANKED])
+            across = any(crosses_scripts(query, hit) for hit in hits[:RERANKED])
             hits = self._rerank(query, hits[: self.reranked_across if across else RERANKED], bm25)
         return trim_overlaps(hits)[:k] if self.trim else hits[:k]
 
@@ -133,19 +130,11 @@ class Retriever:
         Every candidate is scored, not only those across: a bonus for one script would move the
         two as groups, while the second encoder's similarities are comparable across languages.
         """
-        if self.cross is None or not self.cross_weight or not any(_across(query, hit) for hit in hits):
+        if self.cross is None or not self.cross_weight or not any(crosses_scripts(query, hit) for hit in hits):
             return {}
         texts = [[s.text for s in own if len(s.text.split()) >= MIN_WORDS] for own in sentences]
-        flat = [t for own in texts for t in own]
-        if not flat:
-            return {}
-        vectors = self.cross.encode([query.text, *flat])
-        cosines, out, at = vectors[1:] @ vectors[0], {}, 0
-        for i, own in enumerate(texts):
-            if own:
-                out[i] = float(cosines[at : at + len(own)].max())
-                at += len(own)
-        return out
+        cosines = iter(cross_cosines(self.cross, query, [t for own in texts for t in own]))
+        return {i: max(next(cosines) for _ in own) for i, own in enumerate(texts) if own}
 
     def lexical_where(self, query: Query, where: dict[str, Any] | None) -> dict[str, Any] | None:
         """The filter for the lexical leg: ``where``, and only passages in the query's script."""
@@ -176,11 +165,6 @@ class Retriever:
                 continue  # deleted since the lexical index saw it
             hits.append(Hit.of(record, similarity, score))
         return hits
-
-
-def _across(query: Query, hit: Hit) -> bool:
-    """Whether the passage is written in the other script than the question (Arabic script or not)."""
-    return (hit.lang in ARABIC_SCRIPT_LANGS) != query.arabic
 
 
 def trim_overlaps(hits: list[Hit], min_fraction: float = 0.25) -> list[Hit]:

@@ -28,7 +28,8 @@ class Sentence:
     start: int
     end: int
     vector: np.ndarray
-    score: float  # cosine similarity to the query
+    score: float  # cosine similarity to the query (what thresholds compare)
+    rank: float = 0.0  # what orders the evidence: ``score``, plus the second encoder's share across scripts
 
 
 @dataclass(frozen=True)

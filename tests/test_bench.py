@@ -45,6 +45,7 @@ def smoke(script, data_dir):
         "llm_path.py",
         "answer_check.py",
         "support_check.py",
+        "evidence_order.py",
     ],
 )
 def test_bench_script_smoke(script, data_dir):

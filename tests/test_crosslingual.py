@@ -6,6 +6,7 @@ import pytest
 from index.crosslingual import CrossLingualEncoder
 from index.ingest import ingest
 from index.loaders import load_paths
+from qa.evidence import read_evidence
 from qa.query import make_query
 from qa.retrieve import CROSS_WEIGHT, Retriever
 
@@ -68,3 +69,23 @@ def test_when_candidates_cross_scripts_each_gains_the_weight_times_its_best_sent
         scores("كم ارتفعت أسعار النفط؟", 0.0, only_arabic),
     )
     assert with_ == pytest.approx(without)
+
+
+def test_evidence_across_scripts_ranks_by_both_encoders_and_keeps_e5_s_cosine_as_its_score(index, tmp_path, cross):
+    (tmp_path / "news.jsonl").write_text(
+        '{"id": "oil", "text": "ارتفعت أسعار النفط بشدة هذا الأسبوع. وقال محللون إن الطلب سيزيد في الشتاء."}\n'
+        '{"id": "rain", "text": "هطلت أمطار غزيرة على المدينة أمس. وأغلقت المدارس أبوابها بسبب السيول."}\n',
+        encoding="utf-8",
+    )
+    ingest(load_paths([tmp_path / "news.jsonl"]), index)
+    retriever = Retriever(index.dense, index.lexical, encoder=index.encoder, cross=cross)
+    for question, across in (("How much did oil prices rise?", True), ("كم ارتفعت أسعار النفط؟", False)):
+        query = make_query(question, index.encoder)
+        hits = retriever.search(query, 2)
+        plain, both = read_evidence(query, hits, index.encoder), read_evidence(query, hits, index.encoder, cross)
+        assert [s.score for s in plain.ranked] == sorted((s.score for s in plain.ranked), reverse=True)
+        assert {s.text: s.score for s in both.ranked} == pytest.approx({s.text: s.score for s in plain.ranked})
+        q, *vectors = cross.encode([question, *[s.text for s in both.ranked]])
+        expected = [s.score + CROSS_WEIGHT * float(q @ v) if across else s.score for s, v in zip(both.ranked, vectors)]
+        assert [s.rank for s in both.ranked] == pytest.approx(expected, abs=1e-5)
+        assert [s.rank for s in both.ranked] == sorted((s.rank for s in both.ranked), reverse=True)

@@ -128,7 +128,9 @@ def test_a_verbatim_copy_picks_the_sentence_it_came_from(answerer_at, server):
 def test_a_faithful_copy_does_not_pass_an_answer_to_another_question(answerer_at, server):
     """Seen with the real model: "population of Paris?" answered "the organization controls Baghouz" + a real quote."""
     fake = server([citing(TAHTANI, "The population of Paris is about two million")])
-    answer = answerer_at(fake.base_url).answer("Who shelled Baghouz?")  # the copy is real, the answer is not
+    answer = answerer_at(fake.base_url).answer(
+        "Who shelled the town of Baghouz with rockets?"
+    )  # a real copy, a wrong answer
     assert fake.requests, "the model was asked"
     assert answer.backend == "extractive" and "could not be checked" in answer.notice
 

@@ -1,0 +1,37 @@
+"""XQuAD the other way round: its Arabic questions about the English originals of its articles.
+
+XQuAD's questions all point at the Arabic articles; ``articles.en.jsonl`` holds the English
+originals with the same paragraphs. Asking the Arabic questions of the English articles tests
+the other direction across scripts, which nothing was fitted on.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+from qa.evaluate import Question, load_records
+
+
+def reverse_questions(data: Path, questions: list[Question]) -> list[Question]:
+    """XQuAD's Arabic questions pointed at the same paragraph of the English original of their article.
+
+    The answer span is the English answer's first occurrence in that paragraph (bar@2000 needs one).
+    """
+    articles = {}
+    for name in ("articles.jsonl", "articles.en.jsonl"):
+        for line in (data / name).read_text(encoding="utf-8").splitlines():
+            record = json.loads(line)
+            articles[record["id"]] = (record["text"], [tuple(span) for span in record["paragraph_spans"]])
+    english_answers = {r["id"]: r["answers_by_lang"]["en"] for r in load_records(data / "questions.jsonl")}
+    out = []
+    for q in questions:
+        if q.lang != "ar":
+            continue
+        english = q.article_id.replace("xquad-ar-", "xquad-en-", 1)
+        text, paragraphs = articles[english]
+        start, end = paragraphs[articles[q.article_id][1].index(tuple(q.gold))]
+        found = [(i, i + len(a)) for a in english_answers[q.id] if (i := text.find(a, start, end)) >= 0]
+        out.append(replace(q, article_id=english, gold=(start, end), answer_spans=tuple(found[:1])))
+    return out
