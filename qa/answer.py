@@ -118,14 +118,14 @@ class Answerer:
         if when.kind == "dated":  # the period's articles, when they answer (by the calibrated rule)
             dated, narrowed = self._search(query, history, when.where(where), k)
             if dated:
-                read = read_evidence(narrowed, dated, self.encoder, self._cross)
+                read = read_evidence(narrowed, dated, self.encoder, self._cross, self.retriever.cross_weight)
                 if self._answerable(narrowed, dated, read):
                     hits, searched, evidence = dated, narrowed, read
         timings["retrieve"] = _ms(started)
         if not hits and self.retriever.dense.count() == 0:
             raise NothingIndexed()
         if evidence is None and hits:
-            evidence = read_evidence(searched, hits, self.encoder, self._cross)
+            evidence = read_evidence(searched, hits, self.encoder, self._cross, self.retriever.cross_weight)
         if evidence is None or not self._answerable(searched, hits, evidence):
             refusal = message("not_found", query.lang)
             yield Token(refusal)
@@ -150,8 +150,9 @@ class Answerer:
         sentence = max((s.score for s in evidence.ranked), default=-1.0)  # e5's cosine: what was calibrated
         lexical = self.retriever.lexical
         covered = coverage(query.text, hits[0].text, lexical.idf if lexical is not None else None)
-        arabic = query.arabic and not crosses_scripts(query, best)  # Arabic about Arabic: the Arabic rule
-        return self.calibration.answerable(arabic, best.similarity, sentence, covered, evidence.second)
+        across = crosses_scripts(query, best)  # the rule follows the question and its most similar passage
+        second = evidence.second if across else None
+        return self.calibration.answerable(query.arabic and not across, best.similarity, sentence, covered, second)
 
     def _search(
         self, query: Query, history: Sequence[Turn], where: dict[str, Any] | None, k: int
@@ -202,7 +203,7 @@ class Answerer:
     def _generate(self, query: Query, hits: list[Hit], evidence: Evidence) -> Attempt:
         """Stream the model's short answer, then check it: the checked answer, or the notice to quote instead."""
         assert self.generator is not None
-        chosen = evidence.ranked[: self.config.llm_sentences]  # most similar first: the model reads them in order
+        chosen = evidence.ranked[: self.config.llm_sentences]  # best first: the model reads them in order
         prompt = messages_for(query.text, query.lang, evidence_items(chosen, hits))
         reply, shown, unsure = Reply(), "", False
         ticket = self.line.join()

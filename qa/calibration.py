@@ -38,7 +38,7 @@ class Calibration:
     min_similarity_other: float = 0.77
     support_arabic: float = 0.87
     support_other: float = 0.84
-    min_answer_other: float = 1.595
+    min_answer_other: float = 1.59
     fitted: str = ""  # how and where; "" when these are defaults for an uncalibrated model
 
     def answerable(

@@ -59,14 +59,18 @@ def cross_cosines(cross: CrossLingualEncoder, query: Query, texts: list[str]) ->
 
 
 def read_evidence(
-    query: Query, hits: list[Hit], encoder: Encoder, cross: CrossLingualEncoder | None = None
+    query: Query,
+    hits: list[Hit],
+    encoder: Encoder,
+    cross: CrossLingualEncoder | None = None,
+    weight: float = CROSS_WEIGHT,
 ) -> Evidence:
     """The passages' sentences (embedded by the retriever, or here when it did not), ranked for quoting.
 
     Overlapping passages share sentences; in the ranking each counts once, under its
     best-ranked passage. With ``cross``, when a passage is in the other script than the
-    question, every sentence ranks by its cosine + ``CROSS_WEIGHT`` × the second encoder's, as
-    the retriever ranked the passages (its ``score`` stays e5's cosine, which thresholds read).
+    question, every sentence ranks by its cosine + ``weight`` × the second encoder's, as the
+    retriever ranked the passages (its ``score`` stays e5's cosine, which thresholds read).
     """
     embedded = embed_sentences(hits, [i for i, hit in enumerate(hits) if not hit.sentences], encoder, query.vector)
     sentences = []
@@ -84,7 +88,7 @@ def read_evidence(
     second = None
     if cross is not None and candidates and any(crosses_scripts(query, hit) for hit in hits):
         cosines = cross_cosines(cross, query, [s.text for s in candidates])
-        candidates = [replace(s, rank=s.score + CROSS_WEIGHT * float(c)) for s, c in zip(candidates, cosines)]
+        candidates = [replace(s, rank=s.score + weight * float(c)) for s, c in zip(candidates, cosines)]
         second = float(cosines.max())
     ranked = sorted(candidates, key=lambda s: -s.rank)
     return Evidence(sentences, ranked, second)

@@ -108,7 +108,7 @@ def mentions(hit: Hit, sentence: Sentence | None, when: When) -> bool:
 def by_time(
     ranked: list[Sentence], hits: list[Hit], when: When, question: str = "", margin: float = ANSWERING_MARGIN
 ) -> list[Sentence]:
-    """``ranked`` (most similar first) with the sentences that answer about as well as the best put in time order.
+    """``ranked`` (best first) with the sentences that answer about as well as the best put in time order.
 
     Present questions: the dated reports on the question's topic (:func:`on_topic`) newest
     first, in the places they held. An undated sentence keeps its place: in a collection that
@@ -225,7 +225,7 @@ def other_reports(
 ) -> list[Sentence]:
     """Sentences of other articles that answer about as well as ``cited`` but say something else.
 
-    One per article, newest first; ``ranked``: the evidence, most similar first. Only dated
+    One per article, newest first; ``ranked``: the evidence, best first. Only dated
     articles are reports: undated text (an encyclopedia) is not set against another. "As well"
     is checked twice, since one sentence can match a question by chance: its passage must be
     about as similar to the question as the cited one's, and so must the sentence; and it must

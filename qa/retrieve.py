@@ -21,8 +21,8 @@ When some candidates are in the other script than the question (an English quest
 Arabic articles, or an Arabic one about English articles), e5-small is the only one that ranked
 them, and it ranks across languages less well than within one. Then the best 50 are re-ranked,
 and every one gains CROSS_WEIGHT × a second encoder's best-sentence cosine (USE multilingual v3,
-index/crosslingual.py). Fit on XQuAD English questions (1,000 distractors: hit@1 +4.7, hit@5
-+1.4 points over the e5-only re-ranking), confirmed on the other direction, XQuAD's Arabic
+index/crosslingual.py). Fit on XQuAD English questions (1,000 distractors: hit@1 +4.9, hit@5
++1.3 points over the e5-only re-ranking), confirmed on the other direction, XQuAD's Arabic
 questions about its English articles (docs/benchmarks.md "retrieval-cross-script").
 
 The sentences come back embedded with their hits, so the answer step reads them without

@@ -29,7 +29,7 @@ class Sentence:
     end: int
     vector: np.ndarray
     score: float  # cosine similarity to the query (what thresholds compare)
-    rank: float = 0.0  # what orders the evidence: ``score``, plus the second encoder's share across scripts
+    rank: float  # what orders the evidence: ``score``, plus the second encoder's share across scripts
 
 
 @dataclass(frozen=True)

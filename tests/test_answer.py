@@ -145,6 +145,7 @@ def test_an_arabic_question_about_english_articles_is_judged_by_the_rule_across_
 def test_across_scripts_the_second_encoder_s_cosine_counts_when_it_is_known():
     c = Calibration()
     assert c.answerable(False, 0.78, 0.78, 0.0)  # the passage rule: 0.78 >= 0.77
-    assert not c.answerable(False, 0.78, 0.78, 0.0, second=0.1)  # 1.56 + 0.015 < 1.595
-    assert c.answerable(False, 0.78, 0.78, 0.0, second=0.3)  # 1.56 + 0.045 >= 1.595
-    assert c.answerable(True, 0.85, 0.85, 0.5, second=-1.0) == c.answerable(True, 0.85, 0.85, 0.5)
+    assert not c.answerable(False, 0.78, 0.78, 0.0, second=0.1)  # 1.56 + 0.015 < 1.59
+    assert c.answerable(False, 0.78, 0.78, 0.0, second=0.3)  # 1.56 + 0.045 >= 1.59
+    assert not c.answerable(False, 0.76, 0.80, 0.0)  # the passage rule: 0.76 < 0.77
+    assert c.answerable(False, 0.76, 0.80, 0.0, second=0.25)  # 1.56 + 0.0375 >= 1.59: the second encoder decides
