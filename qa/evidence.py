@@ -20,7 +20,14 @@ from qa.news import attribution
 from qa.query import Query, crosses_scripts
 from qa.types import Citation, Hit, Sentence
 
-_MIN_WORDS = 3  # shorter "sentences" are headings or fragments: never quoted as evidence
+MIN_WORDS = 3  # shorter "sentences" are headings or fragments: never quoted, and they rank nothing
+
+
+def counts(sentence: Sentence) -> bool:
+    """Whether a sentence is long enough to quote or to rank a passage by."""
+    return len(sentence.text.split()) >= MIN_WORDS
+
+
 CROSS_WEIGHT = 0.15  # × the second encoder's cosine, added to rank passages and sentences when scripts differ
 
 
@@ -82,7 +89,7 @@ def read_evidence(
     candidates = []
     for sentence in sentences:
         key = (hits[sentence.hit_index].article_id, sentence.start)
-        if len(sentence.text.split()) >= _MIN_WORDS and key not in seen:
+        if counts(sentence) and key not in seen:
             seen.add(key)
             candidates.append(sentence)
     second = None

@@ -43,7 +43,7 @@ from index.lexical import LexicalIndex
 from index.store import DenseStore
 from index.translit import arabic_keys, name_keys
 from index.types import PassageRecord
-from qa.evidence import CROSS_WEIGHT, cross_cosines, embed_sentences
+from qa.evidence import CROSS_WEIGHT, counts, cross_cosines, embed_sentences
 from qa.query import ARABIC_SCRIPT_LANGS, Query, crosses_scripts
 from qa.types import Hit, Sentence
 
@@ -53,7 +53,6 @@ CANDIDATES = 50  # passages taken from each leg before fusing
 RERANKED = 30  # fused candidates scored again by their best sentence
 RERANKED_ACROSS = 50  # as many, when some are in the other script: the dense leg alone ranked those
 BM25_WEIGHT = 0.1  # of the candidate's BM25 score relative to the best candidate's, in the re-ranking score
-MIN_WORDS = 3  # shorter "sentences" are headings or fragments: they rank nothing
 NAME_WEIGHT = 0.05  # × the share of a Latin-script question's names and numbers an Arabic passage holds
 
 
@@ -116,7 +115,7 @@ class Retriever:
         cross = self._cross_scores(query, hits, sentences)
         scored = []
         for i, (hit, own) in enumerate(zip(hits, sentences)):
-            best = max((s.score for s in own if len(s.text.split()) >= MIN_WORDS), default=-1.0)
+            best = max((s.score for s in own if counts(s)), default=-1.0)
             score = hit.similarity + best + BM25_WEIGHT * bm25.get(hit.passage_id, 0.0) / best_bm25
             if names and hit.lang in ARABIC_SCRIPT_LANGS:  # other passages: BM25 already matches their words
                 score += self.name_weight * len(names & arabic_keys(hit.text)) / len(names)
@@ -132,7 +131,7 @@ class Retriever:
         """
         if self.cross is None or not self.cross_weight or not any(crosses_scripts(query, hit) for hit in hits):
             return {}
-        texts = [[s.text for s in own if len(s.text.split()) >= MIN_WORDS] for own in sentences]
+        texts = [[s.text for s in own if counts(s)] for own in sentences]
         cosines = iter(cross_cosines(self.cross, query, [t for own in texts for t in own]))
         return {i: max(next(cosines) for _ in own) for i, own in enumerate(texts) if own}
 
