@@ -10,6 +10,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
+NEWS = SHARED / "data" / "news" / "saudinewsnet-2015.jsonl.gz"  # distractors (internal use only)
+XQUAD = SHARED / "data" / "xquad"
 DEFAULT_REPORT = ROOT / "docs" / "benchmarks.md"
 
 

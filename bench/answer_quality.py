@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._index import encoder as bench_encoder  # noqa: E402
 from bench._index import fresh_index  # noqa: E402
 from bench._peer import PeerRecipe, peer_index  # noqa: E402
-from bench._report import DEFAULT_REPORT, ROOT, SHARED, command, machine, table, update_section  # noqa: E402
+from bench._report import DEFAULT_REPORT, NEWS, ROOT, SHARED, command, machine, table, update_section  # noqa: E402
 from index.datadir import DataDir  # noqa: E402
 from index.loaders import load_paths  # noqa: E402
 from index.types import Article  # noqa: E402
@@ -49,7 +49,6 @@ from qa.evaluate import (  # noqa: E402
     sample_distractors,
 )
 
-NEWS = SHARED / "data" / "news" / "saudinewsnet-2015.jsonl.gz"
 SEED_ARTICLE = ROOT / "examples" / "articles" / "baghouz-ar.md"
 SEED_QUESTIONS = Path(__file__).with_name("seed_questions.jsonl")
 METRICS = ["answered", "answer_exact", "answer_f1", "citation_correct", "refused_absent", "refused_nearmiss"]

@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._index import encoder as bench_encoder  # noqa: E402
 from bench._index import fresh_index  # noqa: E402
-from bench._report import DEFAULT_REPORT, SHARED, command, machine, table, update_section  # noqa: E402
+from bench._report import DEFAULT_REPORT, NEWS, SHARED, command, machine, table, update_section  # noqa: E402
 from bench._reverse import reverse_holdout  # noqa: E402
 from qa.calibration import COVERAGE_WEIGHT, Calibration, calibration_for, coverage  # noqa: E402
 from qa.engine import build_answerer  # noqa: E402
@@ -46,7 +46,6 @@ from qa.query import (
     make_queries,  # noqa: E402
 )
 
-NEWS = SHARED / "data" / "news" / "saudinewsnet-2015.jsonl.gz"
 KINDS = ("answerable", "absent", "nearmiss")
 Signals = dict[str, float | bool | str]
 RULES: dict[str, Callable[[Signals], float]] = {

@@ -28,14 +28,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._index import encoder as bench_encoder  # noqa: E402
 from bench._index import fresh_index  # noqa: E402
-from bench._report import DEFAULT_REPORT, SHARED, command, machine, table, update_section  # noqa: E402
+from bench._report import DEFAULT_REPORT, XQUAD, command, machine, table, update_section  # noqa: E402
 from index.chunking import split_sentences  # noqa: E402
 from index.embeddings import Encoder  # noqa: E402
 from qa.evaluate import Question, build_index, limit_per_language, load_questions  # noqa: E402
 from qa.query import make_queries  # noqa: E402
 from qa.retrieve import Retriever  # noqa: E402
-
-XQUAD = SHARED / "data" / "xquad"
 
 
 def best_threshold(pos: np.ndarray, neg: np.ndarray) -> float:

@@ -25,10 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._report import DEFAULT_REPORT, SHARED, machine, table, update_section  # noqa: E402
+from bench._report import DEFAULT_REPORT, NEWS, XQUAD, machine, table, update_section  # noqa: E402
 
-NEWS = SHARED / "data" / "news" / "saudinewsnet-2015.jsonl.gz"
-XQUAD = SHARED / "data" / "xquad"
 BACKENDS = ["torch", "torch-bf16", "onnx", "onnx-int8", "openvino", "openvino-int8"]
 
 

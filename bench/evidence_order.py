@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._index import encoder as bench_encoder  # noqa: E402
 from bench._index import fresh_index  # noqa: E402
-from bench._report import DEFAULT_REPORT, SHARED, command, machine, table, update_section  # noqa: E402
+from bench._report import DEFAULT_REPORT, NEWS, XQUAD, command, machine, table, update_section  # noqa: E402
 from bench._reverse import reverse_holdout  # noqa: E402
 from qa.engine import build_answerer  # noqa: E402
 from qa.evaluate import (  # noqa: E402
@@ -41,9 +41,6 @@ from qa.evaluate import (  # noqa: E402
     sample_distractors,
 )
 from qa.types import Answer, Citation  # noqa: E402
-
-NEWS = SHARED / "data" / "news" / "saudinewsnet-2015.jsonl.gz"
-XQUAD = SHARED / "data" / "xquad"
 
 
 def questions(name: str, limit: int) -> tuple[list[dict], list[Question]]:

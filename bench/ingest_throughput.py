@@ -25,14 +25,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sentence_transformers import SentenceTransformer  # noqa: E402
 
 from bench._index import fresh_index  # noqa: E402
-from bench._report import DEFAULT_REPORT, ROOT, SHARED, machine, table, update_section  # noqa: E402
+from bench._report import DEFAULT_REPORT, NEWS, ROOT, machine, table, update_section  # noqa: E402
 from index.datadir import DataDir  # noqa: E402
 from index.embeddings import Encoder  # noqa: E402
 from index.ingest import embedding_text, ingest, make_passages  # noqa: E402
 from index.loaders import load_paths  # noqa: E402
 from index.types import Article  # noqa: E402
-
-NEWS = SHARED / "data" / "news" / "saudinewsnet-2015.jsonl.gz"
 
 
 def _dir_size(path: Path) -> int:

@@ -29,13 +29,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx  # noqa: E402
 
-from bench._report import DEFAULT_REPORT, SHARED, machine, table, update_section  # noqa: E402
+from bench._report import DEFAULT_REPORT, NEWS, XQUAD, machine, table, update_section  # noqa: E402
 from qa.evaluate import load_questions  # noqa: E402
 from qa.generate import messages_for  # noqa: E402
 from qa.local_llm import LocalServer, ensure_gguf  # noqa: E402
-
-NEWS = SHARED / "data" / "news" / "saudinewsnet-2015.jsonl.gz"
-XQUAD = SHARED / "data" / "xquad"
 
 
 def prompts(n: int) -> list[list[dict[str, str]]]:

@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._index import encoder as bench_encoder  # noqa: E402
 from bench._index import fresh_index  # noqa: E402
-from bench._report import DEFAULT_REPORT, SHARED, command, machine, table, update_section  # noqa: E402
+from bench._report import DEFAULT_REPORT, NEWS, command, machine, table, update_section  # noqa: E402
 from index.datadir import DataDir  # noqa: E402
 from prompts import message  # noqa: E402
 from qa.answer import Answerer  # noqa: E402
@@ -51,7 +51,6 @@ from qa.news import asked_when, shown_date  # noqa: E402
 from qa.types import Answer  # noqa: E402
 
 DATA = Path(__file__).with_name("news_time.jsonl")
-NEWS = SHARED / "data" / "news" / "saudinewsnet-2015.jsonl.gz"
 CONFIGS = {"before": False, "after": True}  # AnswerConfig.time_aware
 METRICS = ("first_cited", "date_shown", "conflict_said", "both_cited", "false_conflict")
 

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._index import encoder as bench_encoder  # noqa: E402
 from bench._index import fresh_index  # noqa: E402
-from bench._report import DEFAULT_REPORT, SHARED, command, machine, table, update_section  # noqa: E402
+from bench._report import DEFAULT_REPORT, NEWS, SHARED, command, machine, table, update_section  # noqa: E402
 from bench._reverse import reverse_questions  # noqa: E402
 from index.crosslingual import CrossLingualEncoder  # noqa: E402
 from index.embeddings import Encoder  # noqa: E402
@@ -38,8 +38,6 @@ from qa.evaluate import (
 )  # noqa: E402
 from qa.query import Query  # noqa: E402
 from qa.retrieve import Retriever  # noqa: E402
-
-NEWS = SHARED / "data" / "news" / "saudinewsnet-2015.jsonl.gz"
 
 
 class EveryScriptRetriever(Retriever):

@@ -34,7 +34,7 @@ import psutil  # noqa: E402
 
 from bench._index import encoder as bench_encoder  # noqa: E402
 from bench._index import fresh_index  # noqa: E402
-from bench._report import DEFAULT_REPORT, ROOT, SHARED, machine, table, update_section  # noqa: E402
+from bench._report import DEFAULT_REPORT, NEWS, ROOT, XQUAD, machine, table, update_section  # noqa: E402
 from index.hybrid import HybridIndex  # noqa: E402
 from index.ingest import embedding_text, make_passages  # noqa: E402
 from index.loaders import article_from_record, load_paths  # noqa: E402
@@ -45,8 +45,6 @@ from qa.evaluate import load_questions  # noqa: E402
 from qa.query import make_query  # noqa: E402
 from tests.processes import free_port, start_chroma  # noqa: E402
 
-NEWS = SHARED / "data" / "news" / "saudinewsnet-2015.jsonl.gz"
-XQUAD = SHARED / "data" / "xquad"
 MB = 1024 * 1024
 WRITE = 64  # passages written between two questions, as during an ingestion
 
