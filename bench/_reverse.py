@@ -15,7 +15,12 @@ from qa.evaluate import Question, holdout, load_questions, load_records
 
 
 def reverse_questions(data: Path, questions: list[Question]) -> list[Question]:
-    """XQuAD's Arabic questions pointed at the same paragraph of the English original of their article.
+    """XQuAD's Arabic questions pointed at the same paragraph of the English original of their article."""
+    return to_english(data, [q for q in questions if q.lang == "ar"])
+
+
+def to_english(data: Path, questions: list[Question]) -> list[Question]:
+    """XQuAD questions (either language) pointed at the same paragraph of the English original of their article.
 
     The answer span is the English answer's first occurrence in that paragraph (bar@2000 needs one).
     """
@@ -27,8 +32,6 @@ def reverse_questions(data: Path, questions: list[Question]) -> list[Question]:
     english_answers = {r["id"]: r["answers_by_lang"]["en"] for r in load_records(data / "questions.jsonl")}
     out = []
     for q in questions:
-        if q.lang != "ar":
-            continue
         english = q.article_id.replace("xquad-ar-", "xquad-en-", 1)
         text, paragraphs = articles[english]
         start, end = paragraphs[articles[q.article_id][1].index(tuple(q.gold))]
@@ -41,3 +44,21 @@ def reverse_holdout(data: Path) -> tuple[list[dict], list[Question]]:
     """The English articles split in thirds (``qa.evaluate.holdout``) and the reversed questions of each third."""
     questions = reverse_questions(data, load_questions(data / "questions.jsonl"))
     return holdout(load_records(data / "articles.en.jsonl"), questions)
+
+
+def mixed(data: Path, questions: list[Question]) -> tuple[list[dict], list[Question]]:
+    """One index holding every other XQuAD article in English, the rest in Arabic, and every question about it.
+
+    Each question is pointed at its article in the language that is indexed, and its ``lang``
+    becomes the pair it tests ("en about ar"), which the bench's tables group by.
+    """
+    arabic = load_records(data / "articles.jsonl")
+    english = {r["id"]: r for r in load_records(data / "articles.en.jsonl")}
+    in_english = {r["id"] for i, r in enumerate(sorted(arabic, key=lambda r: r["id"])) if i % 2}
+    records = [english[r["id"].replace("xquad-ar-", "xquad-en-", 1)] if r["id"] in in_english else r for r in arabic]
+    moved = {q.id: q for q in to_english(data, [q for q in questions if q.article_id in in_english])}
+    out = []
+    for q in questions:
+        target = "en" if q.article_id in in_english else "ar"
+        out.append(replace(moved.get(q.id, q), lang=f"{q.lang} about {target}"))
+    return records, out

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._index import encoder as bench_encoder  # noqa: E402
 from bench._index import fresh_index  # noqa: E402
 from bench._report import DEFAULT_REPORT, NEWS, SHARED, command, machine, table, update_section  # noqa: E402
-from bench._reverse import reverse_questions  # noqa: E402
+from bench._reverse import mixed, reverse_questions  # noqa: E402
 from index.crosslingual import CrossLingualEncoder  # noqa: E402
 from index.embeddings import Encoder  # noqa: E402
 from index.hybrid import HybridIndex  # noqa: E402
@@ -48,6 +48,7 @@ class EveryScriptRetriever(Retriever):
 
 
 SHIPPED = "rrf, then sentence re-rank (shipped)"
+BEFORE_MIXED = "one ranking for both scripts (before 2026-12-01)"
 CROSS = CrossLingualEncoder()  # one model and sentence cache for every variant that uses it
 VARIANTS = {
     "dense (overlaps kept)": lambda index: Retriever(index.dense, mode="dense", trim=False),
@@ -59,6 +60,15 @@ VARIANTS = {
     "rrf, then sentence re-rank, e5 only": lambda index: Retriever(index.dense, index.lexical, encoder=index.encoder),
     "re-rank 30 across scripts": lambda index: Retriever(
         index.dense, index.lexical, encoder=index.encoder, cross=CROSS, reranked_across=30
+    ),
+    BEFORE_MIXED: lambda index: Retriever(
+        index.dense, index.lexical, encoder=index.encoder, cross=CROSS, split_scripts=False, own_script_bias=0.0
+    ),
+    "+ the other script ranked on its own": lambda index: Retriever(
+        index.dense, index.lexical, encoder=index.encoder, cross=CROSS, own_script_bias=0.0
+    ),
+    "+ own-script bias taken off, one ranking": lambda index: Retriever(
+        index.dense, index.lexical, encoder=index.encoder, cross=CROSS, split_scripts=False
     ),
     SHIPPED: lambda index: Retriever(index.dense, index.lexical, encoder=index.encoder, cross=CROSS),
 }
@@ -83,6 +93,12 @@ def main() -> None:
         action="store_true",
         help="xquad only: index the English articles and ask the Arabic questions (the other direction across scripts)",
     )
+    ap.add_argument(
+        "--mixed",
+        action="store_true",
+        help="xquad only: index every other article in English, the rest in Arabic, and ask every question "
+        "(rows by question and article language)",
+    )
     ap.add_argument("--distractors", type=int, nargs="+", default=[0, 5000])
     ap.add_argument("--data-dir", type=Path, default=Path("data"))
     ap.add_argument("--variants", nargs="*", default=[BASELINE, *VARIANTS])
@@ -101,8 +117,10 @@ def main() -> None:
     ap.add_argument("--plot", type=Path, default=None, help="PNG of hit@5 by distractors (default docs/SECTION.png)")
     ap.add_argument("--smoke", action="store_true")
     args = ap.parse_args()
-    if args.reverse and args.dataset != "xquad":
-        ap.error("--reverse needs --dataset xquad (only XQuAD has the English originals)")
+    if (args.reverse or args.mixed) and args.dataset != "xquad":
+        ap.error("--reverse and --mixed need --dataset xquad (only XQuAD has the English originals)")
+    if args.reverse and args.mixed:
+        ap.error("choose one of --reverse and --mixed")
     if args.smoke:
         args.distractors, args.limit = [3], 5
         args.output = Path(tempfile.mkdtemp()) / "benchmarks.md"
@@ -114,6 +132,10 @@ def main() -> None:
     articles = data / "articles.jsonl"
     if args.reverse:
         questions, articles = reverse_questions(data, questions), data / "articles.en.jsonl"
+    if args.mixed:
+        records, questions = mixed(data, questions)
+        articles = Path(tempfile.mkdtemp()) / "articles.jsonl"
+        articles.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records), encoding="utf-8")
     if args.smoke:  # only the articles the sampled questions are about
         wanted = {q.article_id for q in questions}
         lines = articles.read_text(encoding="utf-8").splitlines()

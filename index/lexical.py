@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +59,7 @@ class LexicalIndex:
         self._ids: list[str] = []  # row -> passage id (rows of removed passages stay, masked)
         self._rows: dict[str, int] = {}  # passage id -> its live row
         self._columns: dict[str, np.ndarray] = {}
+        self._languages: Counter[str] | None = None  # passages per language, counted when asked
 
     @property
     def revision(self) -> str:
@@ -116,6 +118,16 @@ class LexicalIndex:
             top = np.argsort(-scores)[:k]
             return [(self._ids[i], float(scores[i])) for i in top if scores[i] > 0]
 
+    def languages(self) -> Counter[str]:
+        """How many passages each language has (the articles' language codes; '' when unknown)."""
+        with self._lock:
+            if self._built() is None:
+                return Counter()
+            if self._languages is None:
+                live = self._columns["lang"][np.fromiter(self._rows.values(), np.int64, len(self._rows))]
+                self._languages = Counter(str(lang or "") for lang in live.tolist())
+            return Counter(self._languages)
+
     def idf(self, tokens: Iterable[str]) -> dict[str, float]:
         """How rare each (normalised) token is among the passages: BM25's inverse document frequency."""
         with self._lock:
@@ -134,6 +146,7 @@ class LexicalIndex:
     def _append(self, values: list[tuple[Any, ...]]) -> None:
         """Add rows (id, tokens, *filter fields) to the in-memory index; an id already there is replaced."""
         assert self._model is not None
+        self._languages = None
         first = self._model.rows
         self._model.add([tokens.split() or ["\x00"] for _, tokens, *_ in values])  # a token per document
         for n, (pid, *_) in enumerate(values):
@@ -150,6 +163,7 @@ class LexicalIndex:
         assert self._model is not None
         rows = [self._rows.pop(i) for i in ids if i in self._rows]
         if rows:
+            self._languages = None
             self._model.remove(rows)
 
     def _compact_if_needed(self) -> None:

@@ -25,6 +25,15 @@ index/crosslingual.py). Fit on XQuAD English questions (1,000 distractors: hit@1
 +1.3 points over the e5-only re-ranking), confirmed on the other direction, XQuAD's Arabic
 questions about its English articles (docs/benchmarks.md "retrieval-cross-script").
 
+An index may hold both scripts (Arabic news and some English articles). There e5-small's
+preference for the question's own language decides: it scores a paragraph about 0.08 higher in
+the question's language than its translation, so an English question about an Arabic article
+meets English passages about other things first. So the passages of the other script are
+ranked apart, a third list in the fusion (``_dense_legs``), and in the re-ranking a candidate in
+the question's script loses OWN_SCRIPT_BIAS per cosine when others are in the other script.
+Fit on XQuAD with every other article in English (docs/benchmarks.md "retrieval-mixed"); an index
+of one script is untouched.
+
 The sentences come back embedded with their hits, so the answer step reads them without
 embedding them again. Each hit carries its cosine similarity to the question
 (lexical-only hits too), whatever ordered it.
@@ -43,7 +52,7 @@ from index.lexical import LexicalIndex
 from index.store import DenseStore
 from index.translit import arabic_keys, name_keys
 from index.types import PassageRecord
-from qa.evidence import CROSS_WEIGHT, counts, cross_cosines, embed_sentences
+from qa.evidence import CROSS_WEIGHT, OWN_SCRIPT_BIAS, counts, cross_cosines, embed_sentences, mixed
 from qa.query import ARABIC_SCRIPT_LANGS, Query, crosses_scripts
 from qa.types import Hit, Sentence
 
@@ -54,6 +63,8 @@ RERANKED = 30  # fused candidates scored again by their best sentence
 RERANKED_ACROSS = 50  # as many, when some are in the other script: the dense leg alone ranked those
 BM25_WEIGHT = 0.1  # of the candidate's BM25 score relative to the best candidate's, in the re-ranking score
 NAME_WEIGHT = 0.05  # × the share of a Latin-script question's names and numbers an Arabic passage holds
+FILTERED_MAX = 5000  # the other script's passages get a filtered search up to this many, else a deeper one
+DEEPER = 4  # × the candidates, for the unfiltered search the other script's passages are taken from
 
 
 class Retriever:
@@ -70,6 +81,9 @@ class Retriever:
         cross: CrossLingualEncoder | None = None,
         cross_weight: float = CROSS_WEIGHT,
         reranked_across: int = RERANKED_ACROSS,
+        split_scripts: bool = True,
+        own_script_bias: float = OWN_SCRIPT_BIAS,
+        filtered_max: int = FILTERED_MAX,
     ):
         """Search ``dense`` (and ``lexical`` unless ``mode`` is dense); ``trim`` cuts overlapping text.
 
@@ -77,9 +91,13 @@ class Retriever:
         by ``name_weight`` × the share of a Latin-script question's names an Arabic passage spells.
         With ``cross`` too, when some candidates are in the other script than the question's,
         ``reranked_across`` are re-ranked and each gains ``cross_weight`` × that encoder's cosine
-        of its best sentence.
+        of its best sentence, and those in the question's script lose ``own_script_bias`` per cosine. With
+        ``split_scripts`` (and ``lexical``, which counts the passages of each language), the
+        passages in the other script than the question's are also ranked densely on their own: by
+        a filtered search up to ``filtered_max`` of them, else from a deeper unfiltered one.
         """
         self.dense, self.lexical, self.mode, self.trim, self.encoder = dense, lexical, mode, trim, encoder
+        self.split_scripts, self.own_script_bias, self.filtered_max = split_scripts, own_script_bias, filtered_max
         self.name_weight, self.cross, self.cross_weight = name_weight, cross, cross_weight
         self.reranked_across = reranked_across if cross is not None else RERANKED
 
@@ -95,15 +113,17 @@ class Retriever:
     def _ranked(self, query: Query, k: int, where: dict[str, Any] | None) -> tuple[list[Hit], dict[str, float]]:
         """The best ``k`` candidates, and the BM25 score of those the lexical leg found."""
         n = max(k, CANDIDATES)
-        dense = self.dense.search(query.vector, n, where) if self.mode != "lexical" else []
         if self.mode == "dense" or self.lexical is None:
+            dense = self.dense.search(query.vector, n, where)
             return [Hit.of(record, sim, sim) for record, sim in dense[:k]], {}
         lexical = self.lexical.search(query.text, n, self.lexical_where(query, where))
         bm25 = dict(lexical)
         if self.mode == "lexical":
             return self._hits(query, lexical[:k], {}), bm25
-        known = {record.id: (record, sim) for record, sim in dense}
-        return self._hits(query, self.fuse([r.id for r, _ in dense], [pid for pid, _ in lexical])[:k], known), bm25
+        dense, other = self._dense_legs(query, n, where)
+        known = {record.id: (record, sim) for record, sim in dense + other}
+        fused = self.fuse([r.id for r, _ in dense], [pid for pid, _ in lexical], [r.id for r, _ in other])
+        return self._hits(query, fused[:k], known), bm25
 
     def _rerank(self, query: Query, hits: list[Hit], bm25: dict[str, float]) -> list[Hit]:
         """Passage cosine + best sentence cosine + BM25_WEIGHT × relative BM25 (+ names); hits keep their sentences."""
@@ -113,6 +133,7 @@ class Retriever:
         best_bm25 = max((bm25.get(h.passage_id, 0.0) for h in hits), default=0.0) or 1.0
         names = set() if query.arabic else name_keys(query.text)
         cross = self._cross_scores(query, hits, sentences)
+        both = mixed(query, hits)
         scored = []
         for i, (hit, own) in enumerate(zip(hits, sentences)):
             best = max((s.score for s in own if counts(s)), default=-1.0)
@@ -120,6 +141,8 @@ class Retriever:
             if names and hit.lang in ARABIC_SCRIPT_LANGS:  # other passages: BM25 already matches their words
                 score += self.name_weight * len(names & arabic_keys(hit.text)) / len(names)
             score += self.cross_weight * cross.get(i, 0.0)
+            if both and not crosses_scripts(query, hit):
+                score -= 2 * self.own_script_bias  # e5-small's preference for the question's script, on both cosines
             scored.append(replace(hit, rank_score=score, sentences=tuple(own)))
         return sorted(scored, key=lambda h: h.rank_score, reverse=True)
 
@@ -140,10 +163,39 @@ class Retriever:
         script = {"lang": {"$in" if query.arabic else "$nin": list(ARABIC_SCRIPT_LANGS)}}
         return {"$and": [where, script]} if where else script
 
-    def fuse(self, dense: list[str], lexical: list[str]) -> list[tuple[str, float]]:
+    def _dense_legs(
+        self, query: Query, n: int, where: dict[str, Any] | None
+    ) -> tuple[list[tuple[PassageRecord, float]], list[tuple[PassageRecord, float]]]:
+        """The ``n`` nearest passages; when the index holds both scripts, those in each script, ranked apart.
+
+        In an index holding both scripts, a question's nearest passages are in its own script:
+        e5-small scores a paragraph about 0.08 higher in the question's language than its
+        translation (XQuAD), and a few passages of one script sit apart in the HNSW graph. An
+        Arabic question about an English article among 1,000 Arabic news articles found it in
+        its top 5 for 4 % of XQuAD's questions. Ranked on their own, the other script's passages
+        reach the fusion. Chroma's filter costs in proportion to the passages it lets through
+        (2 ms for 257 of 4,882, 21 ms for 4,625), so past FILTERED_MAX they are taken from a
+        deeper unfiltered search instead: so many cannot all sit apart. Each passage is in one
+        of the two rankings: one in both would get two votes in the fusion.
+        """
+        languages = self.lexical.languages() if self.split_scripts and self.lexical is not None else {}
+        other = sorted(lang for lang in languages if (lang in ARABIC_SCRIPT_LANGS) != query.arabic)
+        count = sum(languages[lang] for lang in other)
+        if not count or count == sum(languages.values()):  # one script only: the dense leg ranks it already
+            return self.dense.search(query.vector, n, where), []
+        if count <= self.filtered_max:
+            script = {"lang": {"$in": other}}
+            across = self.dense.search(query.vector, n, {"$and": [where, script]} if where else script)
+            nearest = self.dense.search(query.vector, n, where)
+        else:
+            nearest = self.dense.search(query.vector, DEEPER * n, where)
+            across = [(record, sim) for record, sim in nearest if record.lang in other][:n]
+        return [(record, sim) for record, sim in nearest if record.lang not in other][:n], across
+
+    def fuse(self, *rankings: list[str]) -> list[tuple[str, float]]:
         """Reciprocal rank fusion: score = Σ 1 / (k + rank) over the legs, best first."""
         scores: dict[str, float] = {}
-        for ranking in (dense, lexical):
+        for ranking in rankings:
             for rank, pid in enumerate(ranking):
                 scores[pid] = scores.get(pid, 0.0) + 1.0 / (RRF_K + rank + 1)
         return sorted(scores.items(), key=lambda item: item[1], reverse=True)

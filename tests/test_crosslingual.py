@@ -8,7 +8,7 @@ from index.ingest import ingest
 from index.loaders import load_paths
 from qa.evidence import read_evidence
 from qa.query import make_query
-from qa.retrieve import CROSS_WEIGHT, Retriever
+from qa.retrieve import CROSS_WEIGHT, OWN_SCRIPT_BIAS, Retriever
 
 
 @pytest.fixture(scope="module")
@@ -89,3 +89,38 @@ def test_evidence_across_scripts_ranks_by_both_encoders_and_keeps_e5_s_cosine_as
         expected = [s.score + CROSS_WEIGHT * float(q @ v) if across else s.score for s, v in zip(both.ranked, vectors)]
         assert [s.rank for s in both.ranked] == pytest.approx(expected, abs=1e-5)
         assert [s.rank for s in both.ranked] == sorted((s.rank for s in both.ranked), reverse=True)
+
+
+def test_the_other_script_is_ranked_on_its_own_and_the_question_s_own_script_loses_e5_s_preference(
+    index, tmp_path, cross
+):
+    # 60 Arabic passages about another price, nearer to the Arabic question than the English one
+    # that answers it: one vector search returns only them (e5 prefers the question's language)
+    rows = [f'{{"id": "ar{i}", "text": "ارتفع سعر صرف الدينار في بغداد رقم {i} مقابل الدولار."}}' for i in range(60)]
+    rows.append(
+        '{"id": "en", "text": "Oil prices in the Basra market rose by 12 percent, traders said.", "lang": "en"}'
+    )
+    (tmp_path / "news.jsonl").write_text("\n".join(rows), encoding="utf-8")
+    ingest(load_paths([tmp_path / "news.jsonl"]), index)
+    arabic = make_query("كم ارتفعت أسعار النفط في سوق البصرة؟", index.encoder)
+
+    def found(split, bias):
+        retriever = Retriever(
+            index.dense, index.lexical, encoder=index.encoder, cross=cross, split_scripts=split, own_script_bias=bias
+        )
+        return [h.article_id for h in retriever.search(arabic, 60)]
+
+    assert not [r for r, _ in index.dense.search(arabic.vector, 50) if r.lang == "en"]  # hidden
+    assert "en" not in found(split=False, bias=OWN_SCRIPT_BIAS)
+    assert found(split=True, bias=0.0).index("en") > 5  # found, and outranked by its own script's bias
+    assert found(split=True, bias=OWN_SCRIPT_BIAS).index("en") == 0
+
+    # past filtered_max, the other script's passages come from a deeper unfiltered search
+    english = make_query("How much did the dinar rise in Baghdad?", index.encoder)
+    deep = Retriever(index.dense, index.lexical, filtered_max=10)
+    own, other = deep._dense_legs(english, 5, None)
+    deeper = index.dense.search(english.vector, 20)
+    assert [r.id for r, _ in own] == [r.id for r, _ in deeper if r.lang == "en"][:5]
+    assert [r.id for r, _ in other] == [r.id for r, _ in deeper if r.lang == "ar"][:5]
+    own, other = Retriever(index.dense, index.lexical)._dense_legs(english, 5, None)  # the filtered search
+    assert {r.lang for r, _ in own} <= {"en"} and {r.lang for r, _ in other} == {"ar"} and len(other) == 5

@@ -57,6 +57,14 @@ def test_delete_and_persistence(lexical, tmp_path):
     assert [p for p, _ in reopened.search("الحشد", k=5)] == ["p2"]
 
 
+def test_languages_count_the_live_passages_and_follow_every_write(lexical):
+    assert lexical.languages() == {"ar": 3, "en": 1}
+    lexical.add([LexicalRow("p5", "Oil prices rose", "a4", "S2", "en", 0), LexicalRow("p1", "text", "a1", "S1", "fa")])
+    assert lexical.languages() == {"ar": 2, "en": 2, "fa": 1}  # p1 replaced, not counted twice
+    lexical.delete(["p4", "p5"])
+    assert lexical.languages() == {"ar": 2, "fa": 1}
+
+
 def test_writes_after_the_first_search_are_appended_and_match_a_fresh_build(tmp_path):
     import random
 
