@@ -21,13 +21,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from index.crosslingual import CrossLingualEncoder
 from index.embeddings import Encoder
 from prompts import message
 from qa.calibration import Calibration, coverage
 from qa.citations import Verdict, verify
 from qa.errors import BadRequest, ModelFailed, NothingIndexed
-from qa.evidence import Evidence, extractive_answer, pick, read_evidence
+from qa.evidence import Evidence, extractive_answer, mixed, pick, read_evidence
 from qa.generate import Generator, Reply, evidence_items, messages_for
 from qa.line import LineTooLong, ModelLine
 from qa.news import ANSWERING_MARGIN, When, asked_when, attribution, by_time, newest_first, other_reports
@@ -118,14 +117,14 @@ class Answerer:
         if when.kind == "dated":  # the period's articles, when they answer (by the calibrated rule)
             dated, narrowed = self._search(query, history, when.where(where), k)
             if dated:
-                read = read_evidence(narrowed, dated, self.encoder, self._cross, self.retriever.cross_weight)
+                read = self._read(narrowed, dated)
                 if self._answerable(narrowed, dated, read):
                     hits, searched, evidence = dated, narrowed, read
         timings["retrieve"] = _ms(started)
         if not hits and self.retriever.dense.count() == 0:
             raise NothingIndexed()
         if evidence is None and hits:
-            evidence = read_evidence(searched, hits, self.encoder, self._cross, self.retriever.cross_weight)
+            evidence = self._read(searched, hits)
         if evidence is None or not self._answerable(searched, hits, evidence):
             refusal = message("not_found", query.lang)
             yield Token(refusal)
@@ -139,18 +138,24 @@ class Answerer:
         answer.timings_ms = timings
         yield Final(answer)
 
-    @property
-    def _cross(self) -> CrossLingualEncoder | None:
-        """The second encoder that orders the evidence across scripts, if any."""
-        return self.retriever.cross if self.config.cross_order else None
+    def _read(self, query: Query, hits: list[Hit]) -> Evidence:
+        """The evidence of ``hits``, ranked with the weights the retriever ranked them by."""
+        cross = self.retriever.cross if self.config.cross_order else None
+        r = self.retriever
+        return read_evidence(query, hits, self.encoder, cross, r.cross_weight, r.own_script_bias)
 
     def _answerable(self, query: Query, hits: list[Hit], evidence: Evidence) -> bool:
         """Whether the passages answer ``query``, by the calibrated score (``qa/calibration.py``)."""
-        best = max(hits, key=lambda h: h.similarity)
-        sentence = max((s.score for s in evidence.ranked), default=-1.0)  # e5's cosine: what was calibrated
+        # in both scripts, e5 prefers the question's: the most similar passage is judged without that
+        both = mixed(query, hits)
+        bias = self.retriever.own_script_bias if both else 0.0
+        best = max(hits, key=lambda h: h.similarity - (0.0 if crosses_scripts(query, h) else bias))
+        across = crosses_scripts(query, best)  # the rule follows the question and its most similar passage
+        # e5's cosine (what was calibrated), of the sentences in that passage's script
+        own = (s.score for s in evidence.ranked if crosses_scripts(query, hits[s.hit_index]) == across)
+        sentence = max(own, default=-1.0)
         lexical = self.retriever.lexical
         covered = coverage(query.text, hits[0].text, lexical.idf if lexical is not None else None)
-        across = crosses_scripts(query, best)  # the rule follows the question and its most similar passage
         second = evidence.second if across else None
         return self.calibration.answerable(query.arabic and not across, best.similarity, sentence, covered, second)
 
@@ -185,9 +190,9 @@ class Answerer:
         # in time order, a sentence as good as the best within the margin by_time used is as quotable
         chosen = pick(evidence.ranked, self.config.max_sentences, ANSWERING_MARGIN if timed else 0.03)
         lead = ""
-        if timed:  # in time order: the articles as by_time ranked them
-            place = {hits[s.hit_index].article_id: i for i, s in reversed(list(enumerate(evidence.ranked)))}
-            chosen = sorted(chosen, key=lambda s: place[hits[s.hit_index].article_id])
+        if timed:  # in time order: the days as by_time ranked them; in one day, by passage rank (as pick)
+            day = {hits[s.hit_index].date: i for i, s in reversed(list(enumerate(evidence.ranked)))}
+            chosen = sorted(chosen, key=lambda s: (day[hits[s.hit_index].date], s.hit_index, s.start))
         if self.config.time_aware:
             # the first quoted article is the answer's source; other dated reports may say otherwise
             source = hits[chosen[0].hit_index].article_id if chosen else ""

@@ -30,7 +30,7 @@ def counts(sentence: Sentence) -> bool:
 
 CROSS_WEIGHT = 0.15  # × the second encoder's cosine, added to rank passages and sentences when scripts differ
 # Taken off each e5 cosine of a passage or sentence in the question's script when others are in the
-# other script (ranking passages):
+# other script (ranking passages and sentences, and choosing the passage the refusal rule reads):
 # e5-small scores a paragraph ~0.08 higher in the question's language than its translation (XQuAD,
 # both directions). Fit on an index holding both (docs "retrieval-mixed"): 0.05 is the largest that
 # cost questions about their own script's articles nothing.
@@ -43,7 +43,7 @@ class Evidence:
 
     sentences: list[Sentence]  # in passage order, then text order (duplicates across passages kept)
     ranked: list[Sentence]  # sentences of three words or more, each once, best ``rank`` first
-    second: float | None = None  # the second encoder's best cosine among ``ranked``, when scripts cross
+    second: float | None = None  # the second encoder's best cosine among ``ranked`` across scripts, if any
 
 
 def mixed(query: Query, hits: list[Hit]) -> bool:
@@ -83,6 +83,7 @@ def read_evidence(
     encoder: Encoder,
     cross: CrossLingualEncoder | None = None,
     weight: float = CROSS_WEIGHT,
+    own_script_bias: float = OWN_SCRIPT_BIAS,
 ) -> Evidence:
     """The passages' sentences (embedded by the retriever, or here when it did not), ranked for quoting.
 
@@ -90,6 +91,7 @@ def read_evidence(
     best-ranked passage. With ``cross``, when a passage is in the other script than the
     question, every sentence ranks by its cosine + ``weight`` × the second encoder's, as the
     retriever ranked the passages (its ``score`` stays e5's cosine, which thresholds read).
+    When passages of both scripts are read, those in the question's lose ``own_script_bias``.
     """
     embedded = embed_sentences(hits, [i for i, hit in enumerate(hits) if not hit.sentences], encoder, query.vector)
     sentences = []
@@ -108,7 +110,11 @@ def read_evidence(
     if cross is not None and candidates and any(crosses_scripts(query, hit) for hit in hits):
         cosines = cross_cosines(cross, query, [s.text for s in candidates])
         candidates = [replace(s, rank=s.score + weight * float(c)) for s, c in zip(candidates, cosines)]
-        second = float(cosines.max())
+        across = [float(c) for s, c in zip(candidates, cosines) if crosses_scripts(query, hits[s.hit_index])]
+        second = max(across, default=None)
+    if mixed(query, hits):
+        own = [not crosses_scripts(query, hits[s.hit_index]) for s in candidates]
+        candidates = [replace(s, rank=s.rank - own_script_bias) if o else s for s, o in zip(candidates, own)]
     ranked = sorted(candidates, key=lambda s: -s.rank)
     return Evidence(sentences, ranked, second)
 

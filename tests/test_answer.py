@@ -9,7 +9,8 @@ from index.loaders import load_paths
 from qa.answer import Answerer
 from qa.calibration import Calibration
 from qa.errors import BadQuestion
-from qa.query import refers_back
+from qa.evidence import read_evidence
+from qa.query import make_query, refers_back
 from qa.types import Final, Status, Token
 from tests.conftest import SEED, TOWN
 
@@ -149,3 +150,38 @@ def test_across_scripts_the_second_encoder_s_cosine_counts_when_it_is_known():
     assert c.answerable(False, 0.78, 0.78, 0.0, second=0.3)  # 1.56 + 0.045 >= 1.59
     assert not c.answerable(False, 0.76, 0.80, 0.0)  # the passage rule: 0.76 < 0.77
     assert c.answerable(False, 0.76, 0.80, 0.0, second=0.25)  # 1.56 + 0.0375 >= 1.59: the second encoder decides
+
+
+def test_in_an_index_holding_both_scripts_an_arabic_question_is_answered_from_the_english_article(
+    tmp_path, index, service_for
+):
+    # 60 Arabic passages about other teams' points, which e5 scores above the English paragraph that
+    # answers (it prefers the question's language): read as one ranking, they are what is quoted
+    rows = [
+        {"id": f"ar{i}", "text": f"خسر فريق الاتحاد {i} نقاط في آخر ثلاث مباريات بسبب أخطاء الحراسة."}
+        for i in range(60)
+    ]
+    rows.append(
+        {
+            "id": "panthers",
+            "lang": "en",
+            "text": "The Panthers defense gave up just 308 points, ranking sixth in the league, while also leading "
+            "the NFL in interceptions with 24 and boasting four Pro Bowl selections.",
+        }
+    )
+    (tmp_path / "mixed.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    ingest(load_paths([tmp_path / "mixed.jsonl"]), index)
+    answerer = service_for(index).answerer
+    question = "كم نقطة تخلى عنها دفاع البانثرز؟"
+    answer = answerer.answer(question)
+    assert not answer.abstained and "308" in answer.citations[0].quote
+    # the evidence's own ranking: the English sentence first only once e5's preference is taken off
+    query = make_query(question, index.encoder)
+    hits = answerer.retriever.search(query, 5)
+    assert {h.lang for h in hits} == {"ar", "en"}
+    cross, weight = answerer.retriever.cross, answerer.retriever.cross_weight
+    assert "308" in read_evidence(query, hits, index.encoder, cross, weight).ranked[0].text
+    assert "308" not in read_evidence(query, hits, index.encoder, cross, weight, own_script_bias=0.0).ranked[0].text
+    answerer.retriever.split_scripts, answerer.retriever.own_script_bias = False, 0.0  # as before
+    before = answerer.answer(question)
+    assert before.abstained or not any("308" in c.quote for c in before.citations)

@@ -46,6 +46,7 @@ def smoke(script, data_dir):
         "answer_check.py",
         "support_check.py",
         "evidence_order.py",
+        "mixed_index.py",
     ],
 )
 def test_bench_script_smoke(script, data_dir):
