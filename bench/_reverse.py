@@ -46,7 +46,7 @@ def reverse_holdout(data: Path) -> tuple[list[dict], list[Question]]:
     return holdout(load_records(data / "articles.en.jsonl"), questions)
 
 
-def mixed(data: Path, questions: list[Question]) -> tuple[list[dict], list[Question]]:
+def half_in_english(data: Path, questions: list[Question]) -> tuple[list[dict], list[Question]]:
     """One index holding every other XQuAD article in English, the rest in Arabic, and every question about it.
 
     Each question is pointed at its article in the language that is indexed, and its ``lang``

@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._index import encoder as bench_encoder  # noqa: E402
 from bench._index import fresh_index  # noqa: E402
 from bench._report import DEFAULT_REPORT, NEWS, XQUAD, command, machine, table, update_section  # noqa: E402
-from bench._reverse import mixed  # noqa: E402
+from bench._reverse import half_in_english  # noqa: E402
 from bench.evidence_order import quotes_gold  # noqa: E402
 from qa.engine import build_answerer  # noqa: E402
 from qa.evaluate import (  # noqa: E402
@@ -72,7 +72,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.smoke:
         args.distractors, args.limit, args.output = [0], 2, Path(tempfile.mkdtemp()) / "benchmarks.md"
-    records, pointed = mixed(XQUAD, load_questions(XQUAD / "questions.jsonl"))
+    records, pointed = half_in_english(XQUAD, load_questions(XQUAD / "questions.jsonl"))
     records, asked = holdout(records, pointed)
     asked = limit_per_language(asked, args.limit)  # ``lang`` is the pair here: "en about ar"
     encoder = bench_encoder(args.data_dir)

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._index import encoder as bench_encoder  # noqa: E402
 from bench._index import fresh_index  # noqa: E402
 from bench._report import DEFAULT_REPORT, NEWS, SHARED, command, machine, table, update_section  # noqa: E402
-from bench._reverse import mixed, reverse_questions  # noqa: E402
+from bench._reverse import half_in_english, reverse_questions  # noqa: E402
 from index.crosslingual import CrossLingualEncoder  # noqa: E402
 from index.embeddings import Encoder  # noqa: E402
 from index.hybrid import HybridIndex  # noqa: E402
@@ -133,7 +133,7 @@ def main() -> None:
     if args.reverse:
         questions, articles = reverse_questions(data, questions), data / "articles.en.jsonl"
     if args.mixed:
-        records, questions = mixed(data, questions)
+        records, questions = half_in_english(data, questions)
         articles = Path(tempfile.mkdtemp()) / "articles.jsonl"
         articles.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records), encoding="utf-8")
     if args.smoke:  # only the articles the sampled questions are about

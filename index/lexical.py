@@ -59,7 +59,7 @@ class LexicalIndex:
         self._ids: list[str] = []  # row -> passage id (rows of removed passages stay, masked)
         self._rows: dict[str, int] = {}  # passage id -> its live row
         self._columns: dict[str, np.ndarray] = {}
-        self._languages: Counter[str] | None = None  # passages per language, counted when asked
+        self._languages: Counter[str] = Counter()  # live passages per language, kept with the in-memory index
 
     @property
     def revision(self) -> str:
@@ -123,10 +123,7 @@ class LexicalIndex:
         with self._lock:
             if self._built() is None:
                 return Counter()
-            if self._languages is None:
-                live = self._columns["lang"][np.fromiter(self._rows.values(), np.int64, len(self._rows))]
-                self._languages = Counter(str(lang or "") for lang in live.tolist())
-            return Counter(self._languages)
+            return +self._languages  # a copy, without languages whose passages are all gone
 
     def idf(self, tokens: Iterable[str]) -> dict[str, float]:
         """How rare each (normalised) token is among the passages: BM25's inverse document frequency."""
@@ -138,7 +135,7 @@ class LexicalIndex:
         if self._model is not None or self.count() == 0:
             return self._model
         rows = self._db.execute("SELECT id, tokens, article_id, source, lang, date_int FROM passages ORDER BY id")
-        self._model, self._ids, self._rows = IncrementalBM25(), [], {}
+        self._model, self._ids, self._rows, self._languages = IncrementalBM25(), [], {}, Counter()
         self._columns = {f: np.zeros(0, object if f != "date_int" else np.int64) for f in _FILTER_FIELDS}
         self._append(list(rows))
         return self._model
@@ -146,24 +143,24 @@ class LexicalIndex:
     def _append(self, values: list[tuple[Any, ...]]) -> None:
         """Add rows (id, tokens, *filter fields) to the in-memory index; an id already there is replaced."""
         assert self._model is not None
-        self._languages = None
         first = self._model.rows
         self._model.add([tokens.split() or ["\x00"] for _, tokens, *_ in values])  # a token per document
-        for n, (pid, *_) in enumerate(values):
-            self._forget([pid])  # its earlier row, indexed before or earlier in this batch
-            self._rows[pid] = first + n
         self._ids.extend(v[0] for v in values)
         for k, name in enumerate(_FILTER_FIELDS, start=2):
             column = [v[k] if v[k] is not None or name != "date_int" else 0 for v in values]
             added = np.asarray(column, dtype=self._columns[name].dtype)
             self._columns[name] = np.concatenate([self._columns[name], added])
+        self._languages.update(str(v[4] or "") for v in values)
+        for n, (pid, *_) in enumerate(values):  # columns first: forgetting reads the language of the row it drops
+            self._forget([pid])  # its earlier row, indexed before or earlier in this batch
+            self._rows[pid] = first + n
         self._compact_if_needed()
 
     def _forget(self, ids: Sequence[str]) -> None:
         assert self._model is not None
         rows = [self._rows.pop(i) for i in ids if i in self._rows]
         if rows:
-            self._languages = None
+            self._languages.subtract(str(self._columns["lang"][r] or "") for r in rows)
             self._model.remove(rows)
 
     def _compact_if_needed(self) -> None:

@@ -142,7 +142,8 @@ def _article(article_id: str, text: str, origin: str, limits: Limits, **meta: An
             return Rejection(origin, f"{name} too long ({len(value):,} characters; at most {FIELD_LIMITS[name]:,})")
     if fields.get("url") and not _WEB_URL.match(fields["url"]):
         return Rejection(origin, f"url must be an http:// or https:// address, not {fields['url'][:60]!r}")
-    fields["lang"] = fields.get("lang") or detect_language(text)
+    # "AR", "ar-EG" → "ar": the code alone decides which script a passage is read in
+    fields["lang"] = fields.get("lang", "").lower().replace("_", "-").split("-")[0] or detect_language(text)
     # ISO wherever the date can be read ("10 Dec 2018", «10 ديسمبر 2018», Hijri); as given otherwise
     fields["date"] = iso_date(fields.get("date", "")) or fields.get("date", "")
     return Article(id=article_id, text=text, origin=origin, **fields)

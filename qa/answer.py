@@ -26,7 +26,7 @@ from prompts import message
 from qa.calibration import Calibration, coverage
 from qa.citations import Verdict, verify
 from qa.errors import BadRequest, ModelFailed, NothingIndexed
-from qa.evidence import Evidence, extractive_answer, mixed, pick, read_evidence
+from qa.evidence import Evidence, extractive_answer, holds_both_scripts, pick, read_evidence
 from qa.generate import Generator, Reply, evidence_items, messages_for
 from qa.line import LineTooLong, ModelLine
 from qa.news import ANSWERING_MARGIN, When, asked_when, attribution, by_time, newest_first, other_reports
@@ -147,15 +147,16 @@ class Answerer:
     def _answerable(self, query: Query, hits: list[Hit], evidence: Evidence) -> bool:
         """Whether the passages answer ``query``, by the calibrated score (``qa/calibration.py``)."""
         # in both scripts, e5 prefers the question's: the most similar passage is judged without that
-        both = mixed(query, hits)
+        both = holds_both_scripts(query, hits)
         bias = self.retriever.own_script_bias if both else 0.0
         best = max(hits, key=lambda h: h.similarity - (0.0 if crosses_scripts(query, h) else bias))
         across = crosses_scripts(query, best)  # the rule follows the question and its most similar passage
-        # e5's cosine (what was calibrated), of the sentences in that passage's script
-        own = (s.score for s in evidence.ranked if crosses_scripts(query, hits[s.hit_index]) == across)
-        sentence = max(own, default=-1.0)
+        # e5's cosine (what was calibrated), of the sentences in that passage's script; coverage, of
+        # the first-ranked passage in it (hits[0] in an index of one script, as fitted)
+        same_side = [h for h in hits if crosses_scripts(query, h) == across]
+        sentence = max((s.score for s in evidence.ranked if hits[s.hit_index] in same_side), default=-1.0)
         lexical = self.retriever.lexical
-        covered = coverage(query.text, hits[0].text, lexical.idf if lexical is not None else None)
+        covered = coverage(query.text, same_side[0].text, lexical.idf if lexical is not None else None)
         second = evidence.second if across else None
         return self.calibration.answerable(query.arabic and not across, best.similarity, sentence, covered, second)
 
@@ -182,7 +183,9 @@ class Answerer:
         """The answer's text events; returns the :class:`Answer` (without timings)."""
         notice = ""
         if self.generator is not None:
-            answer = yield from self._generate(query, hits, _as_e5_ranked(evidence, hits, when, query))
+            answer = yield from self._generate(
+                query, hits, _as_e5_ranked(evidence, hits, when, query, self.retriever.own_script_bias)
+            )
             if isinstance(answer, Answer):
                 return answer
             notice = answer
@@ -191,8 +194,8 @@ class Answerer:
         chosen = pick(evidence.ranked, self.config.max_sentences, ANSWERING_MARGIN if timed else 0.03)
         lead = ""
         if timed:  # in time order: the days as by_time ranked them; in one day, by passage rank (as pick)
-            day = {hits[s.hit_index].date: i for i, s in reversed(list(enumerate(evidence.ranked)))}
-            chosen = sorted(chosen, key=lambda s: (day[hits[s.hit_index].date], s.hit_index, s.start))
+            day = {_day_of(hits[s.hit_index]): i for i, s in reversed(list(enumerate(evidence.ranked)))}
+            chosen = sorted(chosen, key=lambda s: (day[_day_of(hits[s.hit_index])], s.hit_index, s.start))
         if self.config.time_aware:
             # the first quoted article is the answer's source; other dated reports may say otherwise
             source = hits[chosen[0].hit_index].article_id if chosen else ""
@@ -279,17 +282,29 @@ class Answerer:
         return attribution(hits[chosen[n - 1].hit_index], lang) if n else ""
 
 
-def _as_e5_ranked(evidence: Evidence, hits: list[Hit], when: When, query: Query) -> Evidence:
+def _as_e5_ranked(evidence: Evidence, hits: list[Hit], when: When, query: Query, own_script_bias: float) -> Evidence:
     """The evidence in e5's order (then by time, as ever), for the model to read.
 
     Across scripts the quotes follow both encoders (qa/evidence.py), but the model's prompts and
     its p_found gate were fitted on e5's order: read in the other order, it refused "Who controls
-    Baghouz?" (p_found < 0.75), the chat's first example. One script: the two orders are one.
+    Baghouz?" (p_found < 0.75), the chat's first example. One script: the two orders are one. Both
+    scripts: e5's order less its preference for the question's script, as the quotes (not measured
+    with the model).
     """
     if evidence.second is None:
         return evidence
-    by_score = sorted((replace(s, rank=s.score) for s in evidence.ranked), key=lambda s: -s.rank)
+    both = holds_both_scripts(query, hits)
+
+    def e5(s: Sentence) -> float:
+        return s.score - (own_script_bias if both and not crosses_scripts(query, hits[s.hit_index]) else 0.0)
+
+    by_score = sorted((replace(s, rank=e5(s)) for s in evidence.ranked), key=lambda s: -s.rank)
     return replace(evidence, ranked=by_time(by_score, hits, when, query.text))
+
+
+def _day_of(hit: Hit) -> str:
+    """The article's date; an undated article is a day of its own (by_time leaves it in its place)."""
+    return hit.date or f"undated {hit.article_id}"
 
 
 def _best(hits: list[Hit]) -> float:

@@ -46,10 +46,9 @@ class Evidence:
     second: float | None = None  # the second encoder's best cosine among ``ranked`` across scripts, if any
 
 
-def mixed(query: Query, hits: list[Hit]) -> bool:
-    """Whether some of ``hits`` are in the question's script and some in the other."""
-    across = {crosses_scripts(query, hit) for hit in hits}
-    return len(across) == 2
+def holds_both_scripts(query: Query, hits: list[Hit]) -> bool:
+    """Whether some of ``hits`` are in the question's script and some in the other (language '' is neither)."""
+    return len({crosses_scripts(query, hit) for hit in hits if hit.lang}) == 2
 
 
 def embed_sentences(
@@ -112,7 +111,7 @@ def read_evidence(
         candidates = [replace(s, rank=s.score + weight * float(c)) for s, c in zip(candidates, cosines)]
         across = [float(c) for s, c in zip(candidates, cosines) if crosses_scripts(query, hits[s.hit_index])]
         second = max(across, default=None)
-    if mixed(query, hits):
+    if holds_both_scripts(query, hits):
         own = [not crosses_scripts(query, hits[s.hit_index]) for s in candidates]
         candidates = [replace(s, rank=s.rank - own_script_bias) if o else s for s, o in zip(candidates, own)]
     ranked = sorted(candidates, key=lambda s: -s.rank)

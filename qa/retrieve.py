@@ -52,7 +52,7 @@ from index.lexical import LexicalIndex
 from index.store import DenseStore
 from index.translit import arabic_keys, name_keys
 from index.types import PassageRecord
-from qa.evidence import CROSS_WEIGHT, OWN_SCRIPT_BIAS, counts, cross_cosines, embed_sentences, mixed
+from qa.evidence import CROSS_WEIGHT, OWN_SCRIPT_BIAS, counts, cross_cosines, embed_sentences, holds_both_scripts
 from qa.query import ARABIC_SCRIPT_LANGS, Query, crosses_scripts
 from qa.types import Hit, Sentence
 
@@ -133,7 +133,7 @@ class Retriever:
         best_bm25 = max((bm25.get(h.passage_id, 0.0) for h in hits), default=0.0) or 1.0
         names = set() if query.arabic else name_keys(query.text)
         cross = self._cross_scores(query, hits, sentences)
-        both = mixed(query, hits)
+        both = holds_both_scripts(query, hits)
         scored = []
         for i, (hit, own) in enumerate(zip(hits, sentences)):
             best = max((s.score for s in own if counts(s)), default=-1.0)
@@ -179,9 +179,10 @@ class Retriever:
         of the two rankings: one in both would get two votes in the fusion.
         """
         languages = self.lexical.languages() if self.split_scripts and self.lexical is not None else {}
-        other = sorted(lang for lang in languages if (lang in ARABIC_SCRIPT_LANGS) != query.arabic)
+        known = [lang for lang in languages if lang]  # '': no letters, so no script
+        other = sorted(lang for lang in known if (lang in ARABIC_SCRIPT_LANGS) != query.arabic)
         count = sum(languages[lang] for lang in other)
-        if not count or count == sum(languages.values()):  # one script only: the dense leg ranks it already
+        if not count or count == sum(languages[lang] for lang in known):  # one script: the dense leg ranks it
             return self.dense.search(query.vector, n, where), []
         if count <= self.filtered_max:
             script = {"lang": {"$in": other}}

@@ -175,6 +175,8 @@ def test_in_an_index_holding_both_scripts_an_arabic_question_is_answered_from_th
     question = "كم نقطة تخلى عنها دفاع البانثرز؟"
     answer = answerer.answer(question)
     assert not answer.abstained and "308" in answer.citations[0].quote
+    assert answerer.answer("من فاز بكأس العالم لكرة القدم عام 2018؟").abstained
+    assert answerer.answer("Who won the 2018 football World Cup?").abstained
     # the evidence's own ranking: the English sentence first only once e5's preference is taken off
     query = make_query(question, index.encoder)
     hits = answerer.retriever.search(query, 5)

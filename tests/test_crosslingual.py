@@ -115,12 +115,14 @@ def test_the_other_script_is_ranked_on_its_own_and_the_question_s_own_script_los
     assert found(split=True, bias=0.0).index("en") > 5  # found, and outranked by its own script's bias
     assert found(split=True, bias=OWN_SCRIPT_BIAS).index("en") == 0
 
-    # past filtered_max, the other script's passages come from a deeper unfiltered search
+    # up to filtered_max, the other script's passages are searched with Chroma's filter: the English
+    # one is there whatever the graph; past it, they are those of a search DEEPER times deeper
+    filtered = Retriever(index.dense, index.lexical)._dense_legs(arabic, 5, None)
+    assert [r.lang for r, _ in filtered[0]] == ["ar"] * 5 and [r.article_id for r, _ in filtered[1]] == ["en"]
+    own, other = Retriever(index.dense, index.lexical, filtered_max=0)._dense_legs(arabic, 5, None)
+    deeper = index.dense.search(arabic.vector, 20)
+    assert [r.id for r, _ in own] == [r.id for r, _ in deeper if r.lang == "ar"][:5]
+    assert [r.id for r, _ in other] == [r.id for r, _ in deeper if r.lang == "en"]
     english = make_query("How much did the dinar rise in Baghdad?", index.encoder)
-    deep = Retriever(index.dense, index.lexical, filtered_max=10)
-    own, other = deep._dense_legs(english, 5, None)
-    deeper = index.dense.search(english.vector, 20)
-    assert [r.id for r, _ in own] == [r.id for r, _ in deeper if r.lang == "en"][:5]
-    assert [r.id for r, _ in other] == [r.id for r, _ in deeper if r.lang == "ar"][:5]
-    own, other = Retriever(index.dense, index.lexical)._dense_legs(english, 5, None)  # the filtered search
-    assert {r.lang for r, _ in own} <= {"en"} and {r.lang for r, _ in other} == {"ar"} and len(other) == 5
+    own, other = Retriever(index.dense, index.lexical, filtered_max=10)._dense_legs(english, 5, None)
+    assert {r.lang for r, _ in own} <= {"en"} and [r.lang for r, _ in other] == ["ar"] * 5

@@ -63,6 +63,10 @@ def test_languages_count_the_live_passages_and_follow_every_write(lexical):
     assert lexical.languages() == {"ar": 2, "en": 2, "fa": 1}  # p1 replaced, not counted twice
     lexical.delete(["p4", "p5"])
     assert lexical.languages() == {"ar": 2, "fa": 1}
+    lexical.add([LexicalRow("p6", "1 2 3"), LexicalRow("p6", "4 5 6", lang="en")])  # replaced within one batch
+    assert lexical.languages() == {"ar": 2, "fa": 1, "en": 1}
+    lexical.replace_all([LexicalRow("q1", "نص", lang="ar"), LexicalRow("q2", "123")], "r9")
+    assert lexical.languages() == {"ar": 1, "": 1}
 
 
 def test_writes_after_the_first_search_are_appended_and_match_a_fresh_build(tmp_path):

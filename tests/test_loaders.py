@@ -144,3 +144,14 @@ def test_content_hash_changes_with_metadata_text_hash_only_with_text():
     b = Article(id="y", text="نص المقال", title="other")
     assert a.text_hash == b.text_hash
     assert a.content_hash != b.content_hash
+
+
+def test_language_codes_are_read_as_their_language_alone(tmp_path):
+    lines = [
+        json.dumps({"id": "a", "text": "نص عربي قصير عن الأسواق.", "lang": "AR-eg"}),
+        json.dumps({"id": "b", "text": "An English article about the markets.", "lang": "en_GB"}),
+        json.dumps({"id": "c", "text": "An English article about the markets."}),
+    ]
+    (tmp_path / "feed.jsonl").write_text("\n".join(lines), encoding="utf-8")
+    articles, _ = _load(tmp_path / "feed.jsonl")
+    assert [a.lang for a in articles] == ["ar", "en", "en"]  # the code alone says which script a passage is in
