@@ -448,8 +448,10 @@ def test_the_local_model_answers_the_examples_with_sources_and_refuses_the_rest(
 
     The questions the articles cannot answer are refused. Issue #12's goal that the examples are
     answered *correctly* is not met by the 1.5B model every run (seen: "And who shelled it?"
-    quoted without the shelling sentence): those misses make the test xfail (with what was
-    shown), while a broken contract or an unanswerable question answered fails it.
+    quoted without the shelling sentence, or refused when the machine was busy and the model ran
+    on one thread): those misses make the test xfail (with what was shown), while a broken
+    contract or an unanswerable question answered fails it. The issue asks that the examples be
+    "answered correctly or refused", so a refused example is a miss, not a break.
     """
     page.goto(f"{local_base}/#token={TOKEN}")
     misses = []
@@ -458,7 +460,10 @@ def test_the_local_model_answers_the_examples_with_sources_and_refuses_the_rest(
         send(page, n, timeout=180_000)
         answer = page.locator("#chat .sanad-msg").nth(2 * n + 1)
         text = answer.inner_text()
-        assert not any(r in text for r in REFUSALS), (example, text)
+        if any(r in text for r in REFUSALS):  # the issue allows an example refused; it is a miss, not a break
+            assert answer.locator("a.cite").count() == 0, (example, text)
+            misses.append((example, text[:200]))
+            continue
         assert answer.locator("a.cite").count() >= 1, (example, text)  # never an answer without a source
         if EXAMPLE_ANSWERS[example] not in text:
             misses.append((example, text[:200]))
