@@ -26,7 +26,7 @@ from prompts import message
 from qa.calibration import Calibration, coverage
 from qa.citations import Verdict, verify
 from qa.errors import BadRequest, ModelFailed, NothingIndexed
-from qa.evidence import Evidence, extractive_answer, holds_both_scripts, pick, read_evidence
+from qa.evidence import Evidence, extractive_answer, holds_both_scripts, own_script_penalty, pick, read_evidence
 from qa.generate import Generator, Reply, evidence_items, messages_for
 from qa.line import LineTooLong, ModelLine
 from qa.news import ANSWERING_MARGIN, When, asked_when, attribution, by_time, newest_first, other_reports
@@ -147,16 +147,19 @@ class Answerer:
     def _answerable(self, query: Query, hits: list[Hit], evidence: Evidence) -> bool:
         """Whether the passages answer ``query``, by the calibrated score (``qa/calibration.py``)."""
         # in both scripts, e5 prefers the question's: the most similar passage is judged without that
-        both = holds_both_scripts(query, hits)
-        bias = self.retriever.own_script_bias if both else 0.0
-        best = max(hits, key=lambda h: h.similarity - (0.0 if crosses_scripts(query, h) else bias))
+        both, bias = holds_both_scripts(query, hits), self.retriever.own_script_bias
+        best = max(hits, key=lambda h: h.similarity - own_script_penalty(query, h, both, bias))
         across = crosses_scripts(query, best)  # the rule follows the question and its most similar passage
+
         # e5's cosine (what was calibrated), of the sentences in that passage's script; coverage, of
         # the first-ranked passage in it (hits[0] in an index of one script, as fitted)
-        same_side = [h for h in hits if crosses_scripts(query, h) == across]
-        sentence = max((s.score for s in evidence.ranked if hits[s.hit_index] in same_side), default=-1.0)
+        def same_side(hit: Hit) -> bool:
+            return crosses_scripts(query, hit) == across
+
+        sentence = max((s.score for s in evidence.ranked if same_side(hits[s.hit_index])), default=-1.0)
+        first = next(h for h in hits if same_side(h))  # best is one
         lexical = self.retriever.lexical
-        covered = coverage(query.text, same_side[0].text, lexical.idf if lexical is not None else None)
+        covered = coverage(query.text, first.text, lexical.idf if lexical is not None else None)
         second = evidence.second if across else None
         return self.calibration.answerable(query.arabic and not across, best.similarity, sentence, covered, second)
 
@@ -295,10 +298,13 @@ def _as_e5_ranked(evidence: Evidence, hits: list[Hit], when: When, query: Query,
         return evidence
     both = holds_both_scripts(query, hits)
 
-    def e5(s: Sentence) -> float:
-        return s.score - (own_script_bias if both and not crosses_scripts(query, hits[s.hit_index]) else 0.0)
-
-    by_score = sorted((replace(s, rank=e5(s)) for s in evidence.ranked), key=lambda s: -s.rank)
+    by_score = sorted(
+        (
+            replace(s, rank=s.score - own_script_penalty(query, hits[s.hit_index], both, own_script_bias))
+            for s in evidence.ranked
+        ),
+        key=lambda s: -s.rank,
+    )
     return replace(evidence, ranked=by_time(by_score, hits, when, query.text))
 
 

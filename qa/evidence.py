@@ -51,6 +51,14 @@ def holds_both_scripts(query: Query, hits: list[Hit]) -> bool:
     return len({crosses_scripts(query, hit) for hit in hits if hit.lang}) == 2
 
 
+def own_script_penalty(query: Query, hit: Hit, both: bool, bias: float) -> float:
+    """What e5's preference for the question's script is worth per cosine for ``hit``.
+
+    ``bias`` when ``both`` scripts are read and ``hit`` is in the question's, else 0.
+    """
+    return bias if both and not crosses_scripts(query, hit) else 0.0
+
+
 def embed_sentences(
     hits: list[Hit], which: Iterable[int], encoder: Encoder, query_vector: np.ndarray
 ) -> dict[int, list[Sentence]]:
@@ -111,9 +119,12 @@ def read_evidence(
         candidates = [replace(s, rank=s.score + weight * float(c)) for s, c in zip(candidates, cosines)]
         across = [float(c) for s, c in zip(candidates, cosines) if crosses_scripts(query, hits[s.hit_index])]
         second = max(across, default=None)
-    if holds_both_scripts(query, hits):
-        own = [not crosses_scripts(query, hits[s.hit_index]) for s in candidates]
-        candidates = [replace(s, rank=s.rank - own_script_bias) if o else s for s, o in zip(candidates, own)]
+    both = holds_both_scripts(query, hits)
+    if both:
+        candidates = [
+            replace(s, rank=s.rank - own_script_penalty(query, hits[s.hit_index], both, own_script_bias))
+            for s in candidates
+        ]
     ranked = sorted(candidates, key=lambda s: -s.rank)
     return Evidence(sentences, ranked, second)
 

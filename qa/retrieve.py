@@ -52,7 +52,15 @@ from index.lexical import LexicalIndex
 from index.store import DenseStore
 from index.translit import arabic_keys, name_keys
 from index.types import PassageRecord
-from qa.evidence import CROSS_WEIGHT, OWN_SCRIPT_BIAS, counts, cross_cosines, embed_sentences, holds_both_scripts
+from qa.evidence import (
+    CROSS_WEIGHT,
+    OWN_SCRIPT_BIAS,
+    counts,
+    cross_cosines,
+    embed_sentences,
+    holds_both_scripts,
+    own_script_penalty,
+)
 from qa.query import ARABIC_SCRIPT_LANGS, Query, crosses_scripts
 from qa.types import Hit, Sentence
 
@@ -141,8 +149,7 @@ class Retriever:
             if names and hit.lang in ARABIC_SCRIPT_LANGS:  # other passages: BM25 already matches their words
                 score += self.name_weight * len(names & arabic_keys(hit.text)) / len(names)
             score += self.cross_weight * cross.get(i, 0.0)
-            if both and not crosses_scripts(query, hit):
-                score -= 2 * self.own_script_bias  # e5-small's preference for the question's script, on both cosines
+            score -= 2 * own_script_penalty(query, hit, both, self.own_script_bias)  # on both cosines
             scored.append(replace(hit, rank_score=score, sentences=tuple(own)))
         return sorted(scored, key=lambda h: h.rank_score, reverse=True)
 
