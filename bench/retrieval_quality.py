@@ -48,6 +48,7 @@ class EveryScriptRetriever(Retriever):
 
 
 SHIPPED = "rrf, then sentence re-rank (shipped)"
+BEFORE_NAMES = "rrf, then sentence re-rank, before the names leg"
 BEFORE_MIXED = "one ranking for both scripts (before 2026-12-01)"
 CROSS = CrossLingualEncoder()  # one model and sentence cache for every variant that uses it
 VARIANTS = {
@@ -55,20 +56,31 @@ VARIANTS = {
     "dense": lambda index: Retriever(index.dense, mode="dense"),
     "bm25": lambda index: Retriever(index.dense, index.lexical, mode="lexical"),
     "rrf equal (naive)": lambda index: EveryScriptRetriever(index.dense, index.lexical),
-    "rrf, same-script BM25 only": lambda index: Retriever(index.dense, index.lexical),
+    "rrf, same-script BM25 only": lambda index: Retriever(index.dense, index.lexical, names_leg=False),
     "dense, then sentence re-rank": lambda index: Retriever(index.dense, mode="dense", encoder=index.encoder),
-    "rrf, then sentence re-rank, e5 only": lambda index: Retriever(index.dense, index.lexical, encoder=index.encoder),
+    "rrf, then sentence re-rank, e5 only": lambda index: Retriever(
+        index.dense, index.lexical, encoder=index.encoder, names_leg=False
+    ),
     "re-rank 30 across scripts": lambda index: Retriever(
-        index.dense, index.lexical, encoder=index.encoder, cross=CROSS, reranked_across=30
+        index.dense, index.lexical, encoder=index.encoder, cross=CROSS, reranked_across=30, names_leg=False
     ),
     BEFORE_MIXED: lambda index: Retriever(
-        index.dense, index.lexical, encoder=index.encoder, cross=CROSS, split_scripts=False, own_script_bias=0.0
+        index.dense,
+        index.lexical,
+        encoder=index.encoder,
+        cross=CROSS,
+        split_scripts=False,
+        own_script_bias=0.0,
+        names_leg=False,
     ),
     "+ the other script ranked on its own": lambda index: Retriever(
         index.dense, index.lexical, encoder=index.encoder, cross=CROSS, own_script_bias=0.0
     ),
     "+ own-script bias taken off, one ranking": lambda index: Retriever(
         index.dense, index.lexical, encoder=index.encoder, cross=CROSS, split_scripts=False
+    ),
+    BEFORE_NAMES: lambda index: Retriever(
+        index.dense, index.lexical, encoder=index.encoder, cross=CROSS, names_leg=False
     ),
     SHIPPED: lambda index: Retriever(index.dense, index.lexical, encoder=index.encoder, cross=CROSS),
 }

@@ -22,6 +22,7 @@ import numpy as np
 
 from index.arabic import tokenize
 from index.bm25 import IncrementalBM25
+from index.translit import token_keys
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS passages (
@@ -60,6 +61,7 @@ class LexicalIndex:
         self._rows: dict[str, int] = {}  # passage id -> its live row
         self._columns: dict[str, np.ndarray] = {}
         self._languages: Counter[str] = Counter()  # live passages per language, kept with the in-memory index
+        self._names: IncrementalBM25 | None = None  # the names leg: built on its first search, same rows
 
     @property
     def revision(self) -> str:
@@ -96,7 +98,7 @@ class LexicalIndex:
         """Rebuild from scratch (used to resynchronise with Chroma)."""
         with self._lock:
             self._db.execute("DELETE FROM passages")
-            self._model = None
+            self._model = self._names = None
             self.add(rows)
             self.set_revision(revision)
 
@@ -118,6 +120,39 @@ class LexicalIndex:
             top = np.argsort(-scores)[:k]
             return [(self._ids[i], float(scores[i])) for i in top if scores[i] > 0]
 
+    def search_names(self, keys: Iterable[str], k: int, where: dict[str, Any] | None = None) -> list[tuple[str, float]]:
+        """The ``k`` best passage ids for a question's name keys, BM25 over the passages' ``token_keys``.
+
+        ``keys`` come from ``index.translit.name_keys``; only scores > 0 are returned. Built on the
+        first call (a collection asked only in its own script never pays for it), then kept in step
+        with every write like the BM25 model.
+        """
+        keys = sorted(set(keys))
+        with self._lock:
+            model = self._built()
+            if model is None or not keys:
+                return []
+            if self._names is None:
+                self._names = self._names_model()
+            scores = self._names.scores(keys)
+            if where:
+                scores = scores * _mask(self._columns, where)
+            top = np.argsort(-scores)[:k]
+            return [(self._ids[i], float(scores[i])) for i in top if scores[i] > 0]
+
+    def _names_model(self) -> IncrementalBM25:
+        """The names leg over the rows the BM25 model holds, in its row order (removed rows removed)."""
+        assert self._model is not None
+        docs: list[list[str]] = [["\x00"]] * self._model.rows
+        for pid, tokens in self._db.execute("SELECT id, tokens FROM passages"):
+            if (row := self._rows.get(pid)) is not None:
+                docs[row] = token_keys(tokens.split()) or ["\x00"]
+        names = IncrementalBM25()
+        names.add(docs)
+        live = set(self._rows.values())
+        names.remove([row for row in range(len(docs)) if row not in live])
+        return names
+
     def languages(self) -> Counter[str]:
         """How many passages each language has (the articles' language codes; '' when unknown)."""
         with self._lock:
@@ -136,6 +171,7 @@ class LexicalIndex:
             return self._model
         rows = self._db.execute("SELECT id, tokens, article_id, source, lang, date_int FROM passages ORDER BY id")
         self._model, self._ids, self._rows, self._languages = IncrementalBM25(), [], {}, Counter()
+        self._names = None
         self._columns = {f: np.zeros(0, object if f != "date_int" else np.int64) for f in _FILTER_FIELDS}
         self._append(list(rows))
         return self._model
@@ -145,6 +181,8 @@ class LexicalIndex:
         assert self._model is not None
         first = self._model.rows
         self._model.add([tokens.split() or ["\x00"] for _, tokens, *_ in values])  # a token per document
+        if self._names is not None:
+            self._names.add([token_keys(tokens.split()) or ["\x00"] for _, tokens, *_ in values])
         self._ids.extend(v[0] for v in values)
         for k, name in enumerate(_FILTER_FIELDS, start=2):
             column = [v[k] if v[k] is not None or name != "date_int" else 0 for v in values]
@@ -162,11 +200,13 @@ class LexicalIndex:
         if rows:
             self._languages.subtract(str(self._columns["lang"][r] or "") for r in rows)
             self._model.remove(rows)
+            if self._names is not None:
+                self._names.remove(rows)
 
     def _compact_if_needed(self) -> None:
         # removed rows still cost memory and time: past a quarter of the rows, rebuild on the next search
         if self._model is not None and self._model.removed * 4 > max(self._model.rows, 1000):
-            self._model = None
+            self._model = self._names = None
 
 
 def _mask(columns: dict[str, np.ndarray], where: dict[str, Any]) -> np.ndarray:

@@ -13,8 +13,9 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from collections.abc import Iterable
 
-from index.arabic import normalize, numbers_in
+from index.arabic import WESTERN_DIGITS, normalize, numbers_in
 
 # Longest spellings first: "sh" must win over "s".
 _LATIN = (
@@ -80,6 +81,28 @@ def name_keys(question: str) -> set[str]:
         if (i > 0 and word[0].isupper()) or (len(word) > 1 and word.isupper()):
             keys |= {s for part in re.split(r"['-]", word) if len(s := latin_skeleton(part)) >= MIN_CONSONANTS}
     return keys
+
+
+def token_keys(tokens: Iterable[str]) -> list[str]:
+    """Keys of a passage's lexical tokens (normalised, article stripped): its Arabic words' skeletons, its numbers.
+
+    What the names leg indexes, so a Latin-script question's names find Arabic passages that
+    dense search ranked too low. A key repeats as often as its word: BM25 counts it. Tokens lost
+    what ``arabic_keys`` reads from the text (a number's thousands separators, «بال…» names read
+    both ways), so the re-ranking's names match is the finer one.
+    """
+    return [key for token in tokens if (key := _token_key(token))]
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _token_key(token: str) -> str:
+    if token.isdigit():  # Western or Eastern Arabic digits (a number's groups are tokens of their own)
+        digits = token.translate(WESTERN_DIGITS)
+        return digits if len(digits) >= 2 and digits.isascii() else ""
+    if not _ARABIC_WORD.fullmatch(token):
+        return ""
+    skeleton = _skeleton(token)
+    return skeleton if len(skeleton) >= MIN_CONSONANTS else ""
 
 
 @functools.lru_cache(maxsize=8192)

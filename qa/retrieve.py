@@ -16,6 +16,10 @@ A question in Latin script about Arabic articles has no BM25 vote, so its names 
 are matched by consonant skeleton instead ("Broncos" meets «برونكوز», index/translit.py) and
 add NAME_WEIGHT × the share found (passages in Arabic script only). XQuAD English, 1,000
 distractors: see docs/benchmarks.md "retrieval-rerank-xquad"; Arabic questions are untouched.
+The same keys also rank the Arabic passages that spell them, a names leg in the fusion
+(``LexicalIndex.search_names``): dense search sometimes ranks an English question's Arabic
+paragraph below the candidates re-ranked, and only its names tell (docs/benchmarks.md
+"retrieval-names").
 
 When some candidates are in the other script than the question (an English question about
 Arabic articles, or an Arabic one about English articles), e5-small is the only one that ranked
@@ -92,6 +96,7 @@ class Retriever:
         split_scripts: bool = True,
         own_script_bias: float = OWN_SCRIPT_BIAS,
         filtered_max: int = FILTERED_MAX,
+        names_leg: bool = True,
     ):
         """Search ``dense`` (and ``lexical`` unless ``mode`` is dense); ``trim`` cuts overlapping text.
 
@@ -102,11 +107,13 @@ class Retriever:
         of its best sentence, and those in the question's script lose ``own_script_bias`` per cosine. With
         ``split_scripts`` (and ``lexical``, which counts the passages of each language), the
         passages in the other script than the question's are also ranked densely on their own: by
-        a filtered search up to ``filtered_max`` of them, else from a deeper unfiltered one.
+        a filtered search up to ``filtered_max`` of them, else from a deeper unfiltered one. With
+        ``names_leg`` (and ``lexical``), a Latin-script question's names and numbers also rank the
+        Arabic-script passages that spell them, a fourth list in the fusion.
         """
         self.dense, self.lexical, self.mode, self.trim, self.encoder = dense, lexical, mode, trim, encoder
         self.split_scripts, self.own_script_bias, self.filtered_max = split_scripts, own_script_bias, filtered_max
-        self.name_weight, self.cross, self.cross_weight = name_weight, cross, cross_weight
+        self.name_weight, self.cross, self.cross_weight, self.names_leg = name_weight, cross, cross_weight, names_leg
         self.reranked_across = reranked_across if cross is not None else RERANKED
 
     def search(self, query: Query, k: int = 5, where: dict[str, Any] | None = None) -> list[Hit]:
@@ -130,7 +137,8 @@ class Retriever:
             return self._hits(query, lexical[:k], {}), bm25
         dense, other = self._dense_legs(query, n, where)
         known = {record.id: (record, sim) for record, sim in dense + other}
-        fused = self.fuse([r.id for r, _ in dense], [pid for pid, _ in lexical], [r.id for r, _ in other])
+        names = self._names_leg(query, n, where)
+        fused = self.fuse([r.id for r, _ in dense], [pid for pid, _ in lexical], [r.id for r, _ in other], names)
         return self._hits(query, fused[:k], known), bm25
 
     def _rerank(self, query: Query, hits: list[Hit], bm25: dict[str, float]) -> list[Hit]:
@@ -164,6 +172,21 @@ class Retriever:
         texts = [[s.text for s in own if counts(s)] for own in sentences]
         cosines = iter(cross_cosines(self.cross, query, [t for own in texts for t in own]))
         return {i: max(next(cosines) for _ in own) for i, own in enumerate(texts) if own}
+
+    def _names_leg(self, query: Query, n: int, where: dict[str, Any] | None) -> list[str]:
+        """Arabic-script passages ranked by the names and numbers of a Latin-script question they spell.
+
+        Dense search ranks an English question's Arabic paragraph by meaning, across languages,
+        and sometimes below the candidates re-ranked; BM25 cannot vote across scripts. A name
+        ("Broncos", «برونكوز») is spelled alike in both (index/translit.py), so the passages that
+        spell the question's names are one more ranking. Fit on XQuAD English questions with
+        1,000 news distractors (docs/benchmarks.md "retrieval-rerank-xquad").
+        """
+        if query.arabic or not self.names_leg or self.lexical is None:
+            return []
+        script = {"lang": {"$in": list(ARABIC_SCRIPT_LANGS)}}
+        found = self.lexical.search_names(name_keys(query.text), n, {"$and": [where, script]} if where else script)
+        return [pid for pid, _ in found]
 
     def lexical_where(self, query: Query, where: dict[str, Any] | None) -> dict[str, Any] | None:
         """The filter for the lexical leg: ``where``, and only passages in the query's script."""

@@ -126,3 +126,30 @@ def test_the_other_script_is_ranked_on_its_own_and_the_question_s_own_script_los
     english = make_query("How much did the dinar rise in Baghdad?", index.encoder)
     own, other = Retriever(index.dense, index.lexical, filtered_max=10)._dense_legs(english, 5, None)
     assert {r.lang for r, _ in own} <= {"en"} and [r.lang for r, _ in other] == ["ar"] * 5
+
+
+def test_a_latin_script_question_s_names_bring_the_arabic_passages_that_spell_them_among_the_candidates(
+    index, tmp_path
+):
+    # 70 passages nearer in meaning to the question than the one that names Tarvanto: dense
+    # search ranks that one last, and BM25 cannot match across scripts
+    teams = ["الفهود", "النسور", "الصقور", "الذئاب", "الأسود", "النمور", "الدببة", "الغربان", "الحيتان", "الثيران"]
+    rows = [
+        f'{{"id": "d{i}", "text": "احتفل مشجعو {teams[i % 10]} باللقب في الساحة الرئيسية للمدينة يوم {i % 28 + 1}."}}'
+        for i in range(70)
+    ]
+    rows.append('{"id": "named", "text": "وقع لاعب ترفانتو عقدا جديدا مع النادي لمدة ثلاث سنوات."}')
+    (tmp_path / "news.jsonl").write_text("\n".join(rows), encoding="utf-8")
+    ingest(load_paths([tmp_path / "news.jsonl"]), index)
+    english = make_query("Where did the fans of Tarvanto celebrate the title?", index.encoder)
+    assert [r.article_id for r, _ in index.dense.search(english.vector, 71)][-1] == "named"
+
+    def candidates(query, names_leg):
+        hits, _ = Retriever(index.dense, index.lexical, names_leg=names_leg)._ranked(query, 50, None)
+        return [h.article_id for h in hits]
+
+    assert "named" not in candidates(english, names_leg=False)
+    assert "named" in candidates(english, names_leg=True)[:5]  # 1 of 1 on its leg: among the first fused
+    # an Arabic question has its BM25 vote instead: the names leg is for Latin-script questions only
+    arabic = make_query("أين احتفل مشجعو الفريق باللقب؟", index.encoder)
+    assert candidates(arabic, names_leg=True) == candidates(arabic, names_leg=False)

@@ -2,6 +2,7 @@ import pytest
 
 from index.arabic import normalize, tokenize
 from index.lexical import LexicalIndex, LexicalRow
+from index.translit import name_keys
 
 
 def test_normalisation_folds_diacritics_tatweel_alef_yeh_and_teh_marbuta():
@@ -69,6 +70,22 @@ def test_languages_count_the_live_passages_and_follow_every_write(lexical):
     assert lexical.languages() == {"ar": 1, "": 1}
 
 
+def test_the_names_leg_finds_arabic_passages_that_spell_a_latin_question_s_names(lexical):
+    arabic = {"lang": {"$in": ["ar"]}}
+    assert {p for p, _ in lexical.search_names(name_keys("Who controls Baghouz?"), 10, arabic)} == {"p1", "p2"}
+    assert lexical.search_names(name_keys("Who controls Raqqa?"), 10, arabic) == []
+    assert lexical.search_names(set(), 10) == []
+    # numbers are keys in any script; the filter keeps the question's other script
+    assert [p for p, _ in lexical.search_names(name_keys("Who gave up 308 points?"), 10)] == ["p4"]
+    assert lexical.search_names(name_keys("Who gave up 308 points?"), 10, arabic) == []
+    # built now; later writes follow, Eastern Arabic digits read as numbers
+    lexical.add([LexicalRow("p5", "فاز دنفر برونكوز عام ٢٠١٦", "a4", "S1", "ar")])
+    assert [p for p, _ in lexical.search_names(name_keys("Did the Broncos win?"), 10, arabic)] == ["p5"]
+    assert [p for p, _ in lexical.search_names({"2016"}, 10, arabic)] == ["p5"]
+    lexical.delete(["p1"])
+    assert [p for p, _ in lexical.search_names(name_keys("Who controls Baghouz?"), 10, arabic)] == ["p2"]
+
+
 def test_writes_after_the_first_search_are_appended_and_match_a_fresh_build(tmp_path):
     import random
 
@@ -82,16 +99,23 @@ def test_writes_after_the_first_search_are_appended_and_match_a_fresh_build(tmp_
     live = LexicalIndex(tmp_path / "live.sqlite")
     live.add([row(i) for i in range(40)])
     assert live.search("باغوز", k=3)  # built now; later writes are appended, not rebuilt
-    built = live._model
+    assert live.search_names({"BKS"}, k=3)  # the names leg too
+    built, names = live._model, live._names
     for step in range(30):
         live.add([row(rng.randrange(80), step) for _ in range(rng.randint(1, 6))])  # new ids and replacements
         if step % 7 == 0:
             live.delete([f"p{rng.randrange(80)}" for _ in range(3)])
     assert live._model is built and built.segments < 10  # appended, merged into few segments
+    assert live._names is names and names.rows == built.rows
 
     fresh = LexicalIndex(tmp_path / "live.sqlite")  # the same file, read from scratch
     for query in ["باغوز قسد", "مستشفي هجين", "army town", "نفط"]:
         for where in (None, {"lang": "ar"}, {"date_int": {"$gte": 20180030}}):
             got, want = live.search(query, k=10, where=where), fresh.search(query, k=10, where=where)
+            assert [round(s, 6) for _, s in got] == [round(s, 6) for _, s in want]
+            assert {p for p, _ in got} == {p for p, _ in want} or len(got) == 10
+    for keys in ({"BKS", "HKN"}, {"MSTSF", "NFT"}):  # "Baghouz Hajin"; «مستشفي نفط»
+        for where in (None, {"lang": "ar"}):
+            got, want = live.search_names(keys, k=10, where=where), fresh.search_names(keys, k=10, where=where)
             assert [round(s, 6) for _, s in got] == [round(s, 6) for _, s in want]
             assert {p for p, _ in got} == {p for p, _ in want} or len(got) == 10

@@ -2,7 +2,8 @@
 
 import pytest
 
-from index.translit import arabic_keys, arabic_skeleton, latin_skeleton, name_keys
+from index.arabic import tokenize
+from index.translit import arabic_keys, arabic_skeleton, latin_skeleton, name_keys, token_keys
 
 
 @pytest.mark.parametrize(
@@ -49,3 +50,9 @@ def test_arabic_text_gives_skeletons_and_numbers_in_any_digits():
 def test_a_number_with_thousands_separators_is_one_number():
     assert name_keys("Were 10,000 people there?") == {"10000"}
     assert "10000" in arabic_keys("حضر ١٠٬٠٠٠ شخص") and "000" not in arabic_keys("حضر ١٠٬٠٠٠ شخص")
+
+
+def test_a_passage_s_tokens_give_the_names_leg_its_keys_with_repeats():
+    tokens = tokenize("فاز دنفر برونكوز عام ٢٠١٦ على برونكوز في 7 مباريات ضد the Panthers")
+    assert token_keys(tokens) == ["DNFR", "BRNKS", "2016", "BRNKS", "MBRT"]  # «عام», «فاز»: too short; 7: one digit
+    assert set(token_keys(tokens)) <= arabic_keys("فاز دنفر برونكوز عام ٢٠١٦ على برونكوز في 7 مباريات")
