@@ -46,6 +46,12 @@ def reverse_holdout(data: Path) -> tuple[list[dict], list[Question]]:
     return holdout(load_records(data / "articles.en.jsonl"), questions)
 
 
+def english_holdout(data: Path) -> tuple[list[dict], list[Question]]:
+    """XQuAD's English originals split in thirds (``qa.evaluate.holdout``) and its English questions of each third."""
+    questions = to_english(data, [q for q in load_questions(data / "questions.jsonl") if q.lang == "en"])
+    return holdout(load_records(data / "articles.en.jsonl"), questions)
+
+
 def half_in_english(data: Path, questions: list[Question]) -> tuple[list[dict], list[Question]]:
     """One index holding every other XQuAD article in English, the rest in Arabic, and every question about it.
 

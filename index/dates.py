@@ -165,17 +165,9 @@ def find_dates(text: str, anchor: str = "") -> list[Period]:
 
     ``anchor``: the article's ISO date; without it relative dates are skipped.
     """
-    folded = normalize(text.translate(WESTERN_DIGITS)).replace("ـ", "")
+    folded = _folded(text)
     base = of_iso(anchor) if anchor else None
-    found: list[tuple[int, Period]] = []
-    taken: list[tuple[int, int]] = []
-    for pattern, kind in _PATTERNS:
-        for m in pattern.finditer(folded):
-            if any(a < m.end() and m.start() < b for a, b in taken):
-                continue  # part of a longer date already read ("10 December 2018" is not also "December 2018")
-            if (p := _read(kind, m.groups(), base)) is not None:
-                found.append((m.start(), p))
-                taken.append((m.start(), m.end()))
+    found = [(start, p) for start, _, p in _named(folded, base)]
     if base is not None and base.first % 100:  # relative days need the article's day
         day = datetime.date(base.first // 10000, base.first // 100 % 100, base.first % 100)
         for m in _RELATIVE_DAY.finditer(folded):
@@ -189,6 +181,28 @@ def find_dates(text: str, anchor: str = "") -> list[Period]:
             if p := period(base.first // 10000 - back):
                 found.append((m.start(), p))
     return [p for _, p in sorted(found, key=lambda x: x[0])]
+
+
+def date_words(text: str) -> str:
+    """The words of ``text`` that name a date (not relative ones), normalised: what a date filter answers for."""
+    folded = _folded(text)
+    return " ".join(folded[start:end] for start, end, _ in _named(folded, None))
+
+
+def _folded(text: str) -> str:
+    return normalize(text.translate(WESTERN_DIGITS)).replace("ـ", "")
+
+
+def _named(folded: str, base: Period | None) -> list[tuple[int, int, Period]]:
+    """The dates a folded text names, with their spans (``base`` reads those relative to the article)."""
+    found: list[tuple[int, int, Period]] = []
+    for pattern, kind in _PATTERNS:
+        for m in pattern.finditer(folded):
+            if any(a < m.end() and m.start() < b for a, b, _ in found):
+                continue  # part of a longer date already read ("10 December 2018" is not also "December 2018")
+            if (p := _read(kind, m.groups(), base)) is not None:
+                found.append((m.start(), m.end(), p))
+    return found
 
 
 def _read(kind: str, g: tuple[str | None, ...], base: Period | None) -> Period | None:

@@ -21,6 +21,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from index.dates import date_words
 from index.embeddings import Encoder
 from prompts import message
 from qa.calibration import Calibration, coverage
@@ -113,19 +114,20 @@ class Answerer:
         when = asked_when(query.text) if self.config.time_aware else When()
         yield Status("searching")
         hits, searched = self._search(query, history, where, k)
-        evidence = None
+        evidence, answerable = None, False
         if when.kind == "dated":  # the period's articles, when they answer (by the calibrated rule)
             dated, narrowed = self._search(query, history, when.where(where), k)
             if dated:
                 read = self._read(narrowed, dated)
-                if self._answerable(narrowed, dated, read):
-                    hits, searched, evidence = dated, narrowed, read
+                if self._answerable(narrowed, dated, read, given=date_words(narrowed.text)):
+                    hits, searched, evidence, answerable = dated, narrowed, read, True
         timings["retrieve"] = _ms(started)
         if not hits and self.retriever.dense.count() == 0:
             raise NothingIndexed()
         if evidence is None and hits:
             evidence = self._read(searched, hits)
-        if evidence is None or not self._answerable(searched, hits, evidence):
+            answerable = self._answerable(searched, hits, evidence)
+        if evidence is None or not answerable:
             refusal = message("not_found", query.lang)
             yield Token(refusal)
             answer = Answer(query.text, refusal, query.lang, True, "extractive")
@@ -144,8 +146,12 @@ class Answerer:
         r = self.retriever
         return read_evidence(query, hits, self.encoder, cross, r.cross_weight, r.own_script_bias)
 
-    def _answerable(self, query: Query, hits: list[Hit], evidence: Evidence) -> bool:
-        """Whether the passages answer ``query``, by the calibrated score (``qa/calibration.py``)."""
+    def _answerable(self, query: Query, hits: list[Hit], evidence: Evidence, given: str = "") -> bool:
+        """Whether the passages answer ``query``, by the calibrated score (``qa/calibration.py``).
+
+        ``given``: the question's date words, when ``hits`` were filtered to that period (their
+        articles' dates answer for them; the text need not repeat them).
+        """
         # in both scripts, e5 prefers the question's: the most similar passage is judged without that
         both, bias = holds_both_scripts(query, hits), self.retriever.own_script_bias
         best = max(hits, key=lambda h: h.similarity - own_script_penalty(query, h, both, bias))
@@ -159,9 +165,9 @@ class Answerer:
         sentence = max((s.score for s in evidence.ranked if same_side(hits[s.hit_index])), default=-1.0)
         first = next(h for h in hits if same_side(h))  # best is one
         lexical = self.retriever.lexical
-        covered = coverage(query.text, first.text, lexical.idf if lexical is not None else None)
+        covered = coverage(query.text, first.text, lexical.idf if lexical is not None else None, given)
         second = evidence.second if across else None
-        return self.calibration.answerable(query.arabic and not across, best.similarity, sentence, covered, second)
+        return self.calibration.answerable(not across, best.similarity, sentence, covered, second)
 
     def _search(
         self, query: Query, history: Sequence[Turn], where: dict[str, Any] | None, k: int

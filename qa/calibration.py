@@ -1,11 +1,12 @@
 """Thresholds that depend on the embedding model, stored with the model's fingerprint.
 
 Abstention (:meth:`Calibration.answerable`), chosen by the question and its most similar
-passage: both in Arabic script, the best passage's cosine + the best sentence's cosine + 0.1 ×
-how much of the question's weight (BM25 idf) the best passage holds, against
-``min_answer_arabic``; in two scripts (words cannot be looked up across them), the two cosines
-+ 0.15 × the second encoder's best sentence cosine against ``min_answer_other``; otherwise the
-best passage's cosine against ``min_similarity_other``. Citation checking compares answer
+passage: both in one script (Arabic about Arabic, English about English), the best passage's
+cosine + the best sentence's cosine + 0.1 × how much of the question's weight (BM25 idf) the
+best passage holds, against ``min_answer_one_script``; in two scripts (words cannot be looked
+up across them), the two cosines + 0.15 × the second encoder's best sentence cosine against
+``min_answer_other``; in two scripts without the second encoder, the best passage's cosine
+against ``min_similarity_other``. Citation checking compares answer
 sentences with their passages' sentences against ``support``. They were fitted for one model (``bench/calibrate.py`` and
 ``bench/answerability.py``, XQuAD, confirmed on ARCD) and mean nothing for another:
 ``qa/calibration.json`` keeps them by fingerprint (the model's vector of a probe sentence),
@@ -34,7 +35,7 @@ SECOND_WEIGHT = 0.15  # of the second encoder's cosine, across scripts: fit XQuA
 class Calibration:
     """Similarity thresholds for one embedding model, by question (or answer) script."""
 
-    min_answer_arabic: float = 1.70
+    min_answer_one_script: float = 1.70
     min_similarity_other: float = 0.77
     support_arabic: float = 0.87
     support_other: float = 0.84
@@ -42,20 +43,22 @@ class Calibration:
     fitted: str = ""  # how and where; "" when these are defaults for an uncalibrated model
 
     def answerable(
-        self, arabic: bool, passage: float, sentence: float, coverage: float, second: float | None = None
+        self, one_script: bool, passage: float, sentence: float, coverage: float, second: float | None = None
     ) -> bool:
         """Whether the articles are taken to answer, from the best passage's and sentence's cosines.
 
-        ``arabic``: the question and its best passage are both in Arabic script; then ``coverage``
+        ``one_script``: the question and its best passage are in one script; then ``coverage``
         (the share of the question's idf weight whose words the best passage holds,
-        :func:`coverage`) counts too. Cosines across scripts run lower, so any other pair (an
-        English question, or an Arabic question about an English article) has thresholds fitted
-        on English questions about Arabic articles: with ``second`` (the second encoder's best
-        sentence cosine, known when scripts cross), passage + sentence + SECOND_WEIGHT × second
-        against ``min_answer_other``; without it, the passage's cosine alone.
+        :func:`coverage`) counts too. Fitted on XQuAD's Arabic questions and confirmed on ARCD;
+        it holds unchanged for English questions about English articles (XQuAD's English
+        originals: its own fit there is 1.71, docs/benchmarks.md "answerability"). Cosines across
+        scripts run lower, so a pair in two scripts has thresholds fitted on English questions
+        about Arabic articles: with ``second`` (the second encoder's best sentence cosine, known
+        when scripts cross), passage + sentence + SECOND_WEIGHT × second against
+        ``min_answer_other``; without it, the passage's cosine alone.
         """
-        if arabic:
-            return passage + sentence + COVERAGE_WEIGHT * coverage >= self.min_answer_arabic
+        if one_script:
+            return passage + sentence + COVERAGE_WEIGHT * coverage >= self.min_answer_one_script
         if second is not None:
             return passage + sentence + SECOND_WEIGHT * second >= self.min_answer_other
         return passage >= self.min_similarity_other
@@ -84,12 +87,18 @@ def calibration_for(encoder: Encoder) -> Calibration:
     return Calibration()
 
 
-def coverage(question: str, passage: str, idf: Callable[[list[str]], dict[str, float]] | None) -> float:
-    """The share of the question's content words, weighted by ``idf`` (all 1 without it), found in ``passage``."""
+def coverage(
+    question: str, passage: str, idf: Callable[[list[str]], dict[str, float]] | None, given: str = ""
+) -> float:
+    """The share of the question's content words, weighted by ``idf`` (all 1 without it), found in ``passage``.
+
+    ``given``: words the passage answers for without holding them (the date a question names,
+    when every passage was filtered to that period by its article's date).
+    """
     asked = list(dict.fromkeys(tokenize(question)))
     if not asked:
         return 0.0
     weights = idf(asked) if idf is not None else dict.fromkeys(asked, 1.0)
     total = sum(weights.values())
-    held = set(tokenize(passage))
+    held = set(tokenize(passage)) | set(tokenize(given))
     return sum(w for t, w in weights.items() if t in held) / total if total > 0 else 0.0

@@ -143,6 +143,36 @@ def test_an_arabic_question_about_english_articles_is_judged_by_the_rule_across_
     assert answerer.answer("من فاز بكأس العالم لكرة القدم عام 2018؟").abstained
 
 
+def test_english_questions_about_english_articles_are_judged_by_the_one_script_rule(tmp_path, index, service_for):
+    # the rule fitted on Arabic about Arabic (confirmed on ARCD) holds for English about English; the
+    # rule fitted across scripts (the passage's cosine) answered absent-article questions there
+    texts = {
+        "panthers": "The Panthers defense gave up just 308 points, ranking sixth in the league, while also "
+        "leading the NFL in interceptions with 24. Defensive tackle Kawann Short led the team in sacks with 11, "
+        "while also forcing three fumbles.",
+        "warsaw": "In the Saxon Garden of Warsaw, the Summer Theatre operated from 1870 to 1939. Between the "
+        "wars the complex also held Momus, the city's first literary cabaret.",
+        "normans": "Viking settlers began arriving in Normandy in the 880s. Rollo's followers who settled the "
+        "region included Danes, Norwegians and Anglo-Danes from the English Danelaw.",
+    }
+    (tmp_path / "en.jsonl").write_text(
+        "\n".join(json.dumps({"id": k, "text": v, "lang": "en"}) for k, v in texts.items()), encoding="utf-8"
+    )
+    ingest(load_paths([tmp_path / "en.jsonl"]), index)
+    answerer = service_for(index).answerer
+    for question, fact in (
+        ("How many points did the Panthers defense give up?", "308"),
+        ("When did Viking settlers begin arriving in Normandy?", "880s"),
+        ("Until when did the Summer Theatre operate?", "1939"),
+    ):
+        answer = answerer.answer(question)
+        assert not answer.abstained and any(fact in c.quote for c in answer.citations), question
+    assert answerer.answer("Where is the capital of Japan?").abstained  # passage cosine 0.78
+    assert answerer.answer("How many sacks did Von Miller have in the playoffs?").abstained  # the topic, not the fact
+    c = Calibration()
+    assert c.answerable(False, 0.80, 0.81, 0.11) and not c.answerable(True, 0.80, 0.81, 0.11)
+
+
 def test_across_scripts_the_second_encoder_s_cosine_counts_when_it_is_known():
     c = Calibration()
     assert c.answerable(False, 0.78, 0.78, 0.0)  # the passage rule: 0.78 >= 0.77

@@ -11,10 +11,11 @@ import json
 
 import pytest
 
-from index.dates import find_dates, hijri_to_gregorian, iso_date
+from index.dates import date_words, find_dates, hijri_to_gregorian, iso_date
 from index.hybrid import HybridIndex
 from index.ingest import ingest
 from index.loaders import article_from_record
+from qa.calibration import coverage
 from qa.generate import Generator, chat_model
 from qa.news import When, asked_when
 from qa.service import Filters
@@ -167,6 +168,17 @@ def test_relative_dates_are_read_against_the_articles_own_date():
 )
 def test_what_a_question_asks_about_time(question, kind):
     assert asked_when(question).kind == kind
+
+
+def test_the_words_that_name_a_date_are_what_the_period_filter_answers_for():
+    assert date_words("Who controlled Baghouz in December 2018?") == "december 2018"
+    assert date_words("ماذا حدث في كانون الأول ٢٠١٨؟") == "كانون الاول 2018"
+    assert date_words("What happened on 10 December 2018 and in 2019?") == "10 december 2018 in 2019"
+    assert date_words("Who shelled it yesterday?") == ""  # relative: no article to anchor it
+    assert coverage("Who controlled Baghouz in December 2018?", "fighters control Baghouz", None) == 0.25
+    assert (
+        coverage("Who controlled Baghouz in December 2018?", "fighters control Baghouz", None, "december 2018") == 0.75
+    )
 
 
 def test_a_dated_question_is_narrowed_to_its_period():
