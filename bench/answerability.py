@@ -96,6 +96,7 @@ def signals(name: str, distractors: int, limit: int, data_dir: Path) -> list[Sig
                     "arabic": query.arabic,
                     # the pair the answerer's rule is chosen by: the question and its most similar passage
                     "across": bool(hits) and crosses_scripts(query, max(hits, key=lambda h: h.similarity)),
+                    "own_language": bool(hits) and max(hits, key=lambda h: h.similarity).lang == query.lang,
                     "use": evidence.second if evidence and evidence.second is not None else -1.0,
                     "passage": max((h.similarity for h in hits), default=-1.0),
                     "sentence": max((s.score for s in evidence.ranked), default=-1.0) if evidence else -1.0,
@@ -185,7 +186,7 @@ def main() -> None:
 
 def _shipped(calibration: Calibration) -> Callable[[Signals], bool]:
     return lambda r: calibration.answerable(
-        not r["across"],
+        not r["across"] and (bool(r["arabic"]) or bool(r["own_language"])),
         float(r["passage"]),
         float(r["sentence"]),
         float(r["coverage"]),

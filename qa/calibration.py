@@ -1,13 +1,14 @@
 """Thresholds that depend on the embedding model, stored with the model's fingerprint.
 
 Abstention (:meth:`Calibration.answerable`), chosen by the question and its most similar
-passage: both in one script (Arabic about Arabic, English about English), the best passage's
-cosine + the best sentence's cosine + 0.1 × how much of the question's weight (BM25 idf) the
-best passage holds, against ``min_answer_one_script``; in two scripts (words cannot be looked
-up across them), the two cosines + 0.15 × the second encoder's best sentence cosine against
-``min_answer_other``; in two scripts without the second encoder, the best passage's cosine
-against ``min_similarity_other``. Citation checking compares answer
-sentences with their passages' sentences against ``support``. They were fitted for one model (``bench/calibrate.py`` and
+passage: both in one script (Arabic about Arabic, English about English; in Latin script, one
+language), the best passage's cosine + the best sentence's cosine + 0.1 × how much of the
+question's weight (BM25 idf) the best passage holds, against ``min_answer_one_script``; in two
+scripts (words cannot be looked up across them), the two cosines + 0.15 × the second encoder's
+best sentence cosine against ``min_answer_other``; otherwise (two scripts without the second
+encoder, two languages of Latin script) the best passage's cosine against
+``min_similarity_other``. Citation checking compares answer sentences with their passages'
+sentences against ``support``. They were fitted for one model (``bench/calibrate.py`` and
 ``bench/answerability.py``, XQuAD, confirmed on ARCD) and mean nothing for another:
 ``qa/calibration.json`` keeps them by fingerprint (the model's vector of a probe sentence),
 and a model with no entry gets the default ones with a warning.

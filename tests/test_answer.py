@@ -172,6 +172,19 @@ def test_english_questions_about_english_articles_are_judged_by_the_one_script_r
     c = Calibration()
     assert c.answerable(False, 0.80, 0.81, 0.11) and not c.answerable(True, 0.80, 0.81, 0.11)
 
+    # two languages in Latin script keep the passage rule: the one-script rule was never measured there
+    judged = []
+
+    class Spy(Calibration):
+        def answerable(self, one_script, *args, **kwargs):
+            judged.append(one_script)
+            return super().answerable(one_script, *args, **kwargs)
+
+    answerer.calibration = Spy()
+    assert not answerer.answer("Combien de points la défense des Panthers a-t-elle concédés ?").abstained
+    assert not answerer.answer("How many points did the Panthers defense give up?").abstained
+    assert judged == [False, True]
+
 
 def test_across_scripts_the_second_encoder_s_cosine_counts_when_it_is_known():
     c = Calibration()
