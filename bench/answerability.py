@@ -17,6 +17,7 @@ on XQuAD and, unfitted, on ARCD. ``shipped`` is the rule and threshold in
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import tempfile
 from collections.abc import Callable
@@ -30,6 +31,7 @@ from bench._index import encoder as bench_encoder  # noqa: E402
 from bench._index import fresh_index  # noqa: E402
 from bench._report import DEFAULT_REPORT, NEWS, SHARED, command, machine, table, update_section  # noqa: E402
 from bench._reverse import english_holdout, reverse_holdout  # noqa: E402
+from index.arabic import tokenize  # noqa: E402
 from qa.calibration import COVERAGE_WEIGHT, Calibration, calibration_for, coverage  # noqa: E402
 from qa.engine import build_answerer  # noqa: E402
 from qa.evaluate import (  # noqa: E402
@@ -101,9 +103,30 @@ def signals(name: str, distractors: int, limit: int, data_dir: Path) -> list[Sig
                     "passage": max((h.similarity for h in hits), default=-1.0),
                     "sentence": max((s.score for s in evidence.ranked), default=-1.0) if evidence else -1.0,
                     "coverage": coverage(query.text, hits[0].text, lexical.idf if lexical else None) if hits else 0.0,
+                    **_relative(query.text, hits, lexical.idf if lexical else None),
                 }
             )
     return out
+
+
+def _relative(question: str, hits: list, idf: Callable[[list[str]], dict[str, float]] | None) -> Signals:
+    """Signals read against the rest of the results, not one absolute cosine (the issue's method 4).
+
+    ``gap``: the best passage's cosine above the median of the other hits'; ``rare``: whether the
+    best-ranked passage holds the question's rarest word (highest idf); ``rare_any``: whether any hit
+    does; ``same_article``: the share of hits from the best-ranked passage's article.
+    """
+    if not hits:
+        return {"gap": 0.0, "rare": 0.0, "rare_any": 0.0, "same_article": 0.0}
+    sims = sorted((h.similarity for h in hits), reverse=True)
+    gap = sims[0] - float(np.median(sims[1:])) if len(sims) > 1 else 0.0
+    asked = list(dict.fromkeys(tokenize(question)))
+    weights = idf(asked) if idf is not None and asked else {}
+    rarest = max(weights, key=lambda t: weights[t]) if weights else None
+    rare = float(rarest is not None and rarest in set(tokenize(hits[0].text)))
+    rare_any = float(rarest is not None and any(rarest in set(tokenize(h.text)) for h in hits))
+    same = sum(h.article_id == hits[0].article_id for h in hits) / len(hits)
+    return {"gap": gap, "rare": rare, "rare_any": rare_any, "same_article": same}
 
 
 def rates(rows: list[Signals], answers: Callable[[Signals], bool]) -> list[str]:
@@ -126,6 +149,7 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=0, help="questions per language and kind (0 = all)")
     ap.add_argument("--data-dir", type=Path, default=Path("data"))
     ap.add_argument("--output", type=Path, default=DEFAULT_REPORT)
+    ap.add_argument("--save", type=Path, help="write each question's signals here (signals-<distractors>.json)")
     ap.add_argument("--smoke", action="store_true")
     args = ap.parse_args()
     if args.smoke:
@@ -136,6 +160,9 @@ def main() -> None:
     rows: list[list[object]] = []
     for n in args.distractors:
         sets = {name: signals(name, n, args.limit, args.data_dir) for name in ("xquad", "arcd", "reverse", "english")}
+        if args.save:
+            args.save.mkdir(parents=True, exist_ok=True)
+            (args.save / f"signals-{n}.json").write_text(json.dumps(sets), encoding="utf-8")
         groups = (  # fit on, pair, confirm on (None: the shipped row, fitted elsewhere, is the confirmation)
             ("xquad", False, "arcd"),
             ("xquad", True, "reverse"),
