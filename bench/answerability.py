@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import tempfile
 from collections.abc import Callable
@@ -31,7 +32,7 @@ from bench._index import encoder as bench_encoder  # noqa: E402
 from bench._index import fresh_index  # noqa: E402
 from bench._report import DEFAULT_REPORT, NEWS, SHARED, command, machine, table, update_section  # noqa: E402
 from bench._reverse import english_holdout, reverse_holdout  # noqa: E402
-from index.arabic import tokenize  # noqa: E402
+from index.arabic import numbers_in, tokenize  # noqa: E402
 from qa.calibration import COVERAGE_WEIGHT, Calibration, calibration_for, coverage  # noqa: E402
 from qa.engine import build_answerer  # noqa: E402
 from qa.evaluate import (  # noqa: E402
@@ -104,6 +105,7 @@ def signals(name: str, distractors: int, limit: int, data_dir: Path) -> list[Sig
                     "sentence": max((s.score for s in evidence.ranked), default=-1.0) if evidence else -1.0,
                     "coverage": coverage(query.text, hits[0].text, lexical.idf if lexical else None) if hits else 0.0,
                     **_relative(query.text, hits, lexical.idf if lexical else None),
+                    **_typed(query.text, evidence.ranked if evidence else []),
                 }
             )
     return out
@@ -127,6 +129,35 @@ def _relative(question: str, hits: list, idf: Callable[[list[str]], dict[str, fl
     rare_any = float(rarest is not None and any(rarest in set(tokenize(h.text)) for h in hits))
     same = sum(h.article_id == hits[0].article_id for h in hits) / len(hits)
     return {"gap": gap, "rare": rare, "rare_any": rare_any, "same_article": same}
+
+
+_END = r"(?=[\s.,،؛:؟?!]|$)"
+_ASKS_NUMBER = re.compile(
+    r"\b(?:how (?:many|much|long|old|far)|when|what (?:year|date|percentage|percent)|in (?:what|which) year)\b"
+    r"|(?:^|\s)(?:كم|متى|متي|ما عدد|ما نسبة|في أي عام|في اي عام|في أي سنة|في اي سنة)" + _END,
+    re.IGNORECASE,
+)
+_NUMBER_WORD = re.compile(
+    r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|hundred|thousand|million|billion"
+    r"|century|decade)s?\b"
+    r"|(?:^|\s)[وب]?(?:ال)?(?:واحد|اثن(?:ان|ين|تان|تين)|ثلاث|أربع|اربع|خمس|ست|سبع|ثمان|تسع|عشر|مائة|مئة|مائتي|مئتي"
+    r"|ألف|الف|آلاف|الاف|مليون|ملايين|مليار|قرن)(?:ة|ه|ين|ون|ات|ي|ن)?" + _END,
+    re.IGNORECASE,
+)
+
+
+def _typed(question: str, ranked: list) -> Signals:
+    """Whether the question asks for a number or date (``asks_number``), and whether the best evidence
+    sentence (``number1``) or any of the best three (``number3``) holds one."""
+
+    def held(text: str) -> bool:
+        return bool(numbers_in(text)) or bool(_NUMBER_WORD.search(text))
+
+    return {
+        "asks_number": float(bool(_ASKS_NUMBER.search(question))),
+        "number1": float(bool(ranked) and held(ranked[0].text)),
+        "number3": float(any(held(s.text) for s in ranked[:3])),
+    }
 
 
 def rates(rows: list[Signals], answers: Callable[[Signals], bool]) -> list[str]:
