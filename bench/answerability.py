@@ -61,6 +61,22 @@ RULES: dict[str, Callable[[Signals], float]] = {
         )
         for w in sorted({0.05, COVERAGE_WEIGHT, 0.2})
     },
+    # relative signals (method 4 of issue #12): measured, not shipped (docs/benchmarks.md "answerability")
+    "… + 0.1 coverage + 0.5 gap to the other hits": lambda r: (
+        float(r["passage"]) + float(r["sentence"]) + COVERAGE_WEIGHT * float(r["coverage"]) + 0.5 * float(r["gap"])
+    ),
+    "… + 0.1 coverage + 0.05 one article": lambda r: (
+        float(r["passage"])
+        + float(r["sentence"])
+        + COVERAGE_WEIGHT * float(r["coverage"])
+        + 0.05 * float(r["same_article"])
+    ),
+    "… + 0.1 coverage − 0.05 a number asked, none in the best sentence": lambda r: (
+        float(r["passage"])
+        + float(r["sentence"])
+        + COVERAGE_WEIGHT * float(r["coverage"])
+        - 0.05 * float(r["asks_number"]) * (1 - float(r["number1"]))
+    ),
     "second encoder": lambda r: float(r["use"]),
     **{
         f"passage + sentence + {w} second encoder": lambda r, w=w: (
