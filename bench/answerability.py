@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 import tempfile
 from collections.abc import Callable
@@ -32,7 +31,8 @@ from bench._index import encoder as bench_encoder  # noqa: E402
 from bench._index import fresh_index  # noqa: E402
 from bench._report import DEFAULT_REPORT, NEWS, SHARED, command, machine, table, update_section  # noqa: E402
 from bench._reverse import english_holdout, reverse_holdout  # noqa: E402
-from index.arabic import numbers_in, tokenize  # noqa: E402
+from index.arabic import tokenize  # noqa: E402
+from index.dates import states_number  # noqa: E402
 from qa.calibration import COVERAGE_WEIGHT, Calibration, calibration_for, coverage  # noqa: E402
 from qa.engine import build_answerer  # noqa: E402
 from qa.evaluate import (  # noqa: E402
@@ -45,6 +45,7 @@ from qa.evaluate import (  # noqa: E402
 )
 from qa.evidence import read_evidence  # noqa: E402
 from qa.query import (
+    asks_number,  # noqa: E402
     crosses_scripts,  # noqa: E402
     make_queries,  # noqa: E402
 )
@@ -70,12 +71,6 @@ RULES: dict[str, Callable[[Signals], float]] = {
         + float(r["sentence"])
         + COVERAGE_WEIGHT * float(r["coverage"])
         + 0.05 * float(r["same_article"])
-    ),
-    "… + 0.1 coverage − 0.05 a number asked, none in the best sentence": lambda r: (
-        float(r["passage"])
-        + float(r["sentence"])
-        + COVERAGE_WEIGHT * float(r["coverage"])
-        - 0.05 * float(r["asks_number"]) * (1 - float(r["number1"]))
     ),
     "second encoder": lambda r: float(r["use"]),
     **{
@@ -147,33 +142,9 @@ def _relative(question: str, hits: list, idf: Callable[[list[str]], dict[str, fl
     return {"gap": gap, "rare": rare, "rare_any": rare_any, "same_article": same}
 
 
-_END = r"(?=[\s.,،؛:؟?!]|$)"
-_ASKS_NUMBER = re.compile(
-    r"\b(?:how (?:many|much|long|old|far)|when|what (?:year|date|percentage|percent)|in (?:what|which) year)\b"
-    r"|(?:^|\s)(?:كم|متى|متي|ما عدد|ما نسبة|في أي عام|في اي عام|في أي سنة|في اي سنة)" + _END,
-    re.IGNORECASE,
-)
-_NUMBER_WORD = re.compile(
-    r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|hundred|thousand|million|billion"
-    r"|century|decade)s?\b"
-    r"|(?:^|\s)[وب]?(?:ال)?(?:واحد|اثن(?:ان|ين|تان|تين)|ثلاث|أربع|اربع|خمس|ست|سبع|ثمان|تسع|عشر|مائة|مئة|مائتي|مئتي"
-    r"|ألف|الف|آلاف|الاف|مليون|ملايين|مليار|قرن)(?:ة|ه|ين|ون|ات|ي|ن)?" + _END,
-    re.IGNORECASE,
-)
-
-
 def _typed(question: str, ranked: list) -> Signals:
-    """Whether the question asks for a number or date (``asks_number``), and whether the best evidence
-    sentence (``number1``) or any of the best three (``number3``) holds one."""
-
-    def held(text: str) -> bool:
-        return bool(numbers_in(text)) or bool(_NUMBER_WORD.search(text))
-
-    return {
-        "asks_number": float(bool(_ASKS_NUMBER.search(question))),
-        "number1": float(bool(ranked) and held(ranked[0].text)),
-        "number3": float(any(held(s.text) for s in ranked[:3])),
-    }
+    """Whether the question asks for a number or a date and its best evidence sentence states none."""
+    return {"number_missing": float(asks_number(question) and not (ranked and states_number(ranked[0].text)))}
 
 
 def rates(rows: list[Signals], answers: Callable[[Signals], bool]) -> list[str]:
@@ -265,6 +236,7 @@ def _shipped(calibration: Calibration) -> Callable[[Signals], bool]:
         float(r["sentence"]),
         float(r["coverage"]),
         float(r["use"]) if r["across"] and float(r["use"]) > -1.0 else None,
+        number_missing=bool(r["number_missing"]),
     )
 
 

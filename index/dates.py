@@ -101,6 +101,22 @@ _RELATIVE_YEAR = re.compile(
 )
 _RELATIVE_DAY = re.compile(r"(?<!\w)(?:و?(?:امس|اليوم)|yesterday|today)(?!\w)")
 
+# what answers "how many" or "when" without digits: number words, week days, month names (not
+# "may" or «اب», which are also a verb and «father»), on normalised text
+_NUMBER_WORD = re.compile(
+    r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred"
+    r"|thousand|million|billion|dozen|half|century|decade)s?\b"
+    r"|(?<!\w)[وب]?(?:ال)?(?:واحد|اثن(?:ان|ين|تان|تين)|ثلاث|اربع|خمس|ست|سبع|ثمان|تسع|عشر|مائ|مئ|مائتي|مئتي"
+    r"|الف|الاف|مليون|ملايين|مليار|نصف|قرن)(?:ه|ين|ون|ات|ي|ن|ا)?(?!\w)"
+)
+_WEEKDAY = re.compile(
+    r"\b(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b"
+    r"|(?<!\w)و?(?:يوم\s+)?ال(?:اثنين|ثلاثاء|اربعاء|خميس|جمعه|سبت|احد)(?!\w)"
+)
+_MONTH_WORD = re.compile(
+    rf"{_B}(?:{'|'.join(sorted((re.escape(m) for m in _MONTHS if m not in ('may', 'اب')), key=len, reverse=True))}){_E}"
+)
+
 
 @dataclass(frozen=True)
 class Period:
@@ -187,6 +203,19 @@ def date_words(text: str) -> str:
     """The words of ``text`` that name a date (not relative ones), normalised: what a date filter answers for."""
     folded = _folded(text)
     return " ".join(folded[start:end] for start, end, _ in _named(folded, None))
+
+
+def states_number(text: str) -> bool:
+    """Whether ``text`` states a number, an amount or a date.
+
+    Digits (Arabic-Indic too), number words, month and week-day names, «أمس», "yesterday": what a
+    "how many…" or "when…" question needs from the sentence that answers it.
+    """
+    folded = _folded(text)
+    return any(p.search(folded) for p in (_DIGIT, _NUMBER_WORD, _WEEKDAY, _MONTH_WORD, _RELATIVE_DAY, _RELATIVE_YEAR))
+
+
+_DIGIT = re.compile(r"\d")
 
 
 def _folded(text: str) -> str:

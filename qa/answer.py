@@ -21,7 +21,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from index.dates import date_words
+from index.dates import date_words, states_number
 from index.embeddings import Encoder
 from prompts import message
 from qa.calibration import Calibration, coverage
@@ -31,7 +31,7 @@ from qa.evidence import Evidence, extractive_answer, holds_both_scripts, own_scr
 from qa.generate import Generator, Reply, evidence_items, messages_for
 from qa.line import LineTooLong, ModelLine
 from qa.news import ANSWERING_MARGIN, When, asked_when, attribution, by_time, newest_first, other_reports
-from qa.query import Query, crosses_scripts, make_query, refers_back
+from qa.query import Query, asks_number, crosses_scripts, make_query, refers_back
 from qa.retrieve import Retriever
 from qa.types import Answer, Event, Final, Hit, Reset, Sentence, Status, Token
 
@@ -162,7 +162,9 @@ class Answerer:
         def same_side(hit: Hit) -> bool:
             return crosses_scripts(query, hit) == across
 
-        sentence = max((s.score for s in evidence.ranked if same_side(hits[s.hit_index])), default=-1.0)
+        top = max((s for s in evidence.ranked if same_side(hits[s.hit_index])), key=lambda s: s.score, default=None)
+        sentence = top.score if top is not None else -1.0
+        number_missing = asks_number(query.text) and not (top is not None and states_number(top.text))
         first = next(h for h in hits if same_side(h))  # best is one
         lexical = self.retriever.lexical
         covered = coverage(query.text, first.text, lexical.idf if lexical is not None else None, given)
@@ -171,7 +173,7 @@ class Answerer:
         # English; two languages in Latin script (a French question, English articles) keep the
         # passage rule they had: e5 scores across languages lower, and no set here measures it
         one_script = not across and (query.arabic or best.lang == query.lang)
-        return self.calibration.answerable(one_script, best.similarity, sentence, covered, second)
+        return self.calibration.answerable(one_script, best.similarity, sentence, covered, second, number_missing)
 
     def _search(
         self, query: Query, history: Sequence[Turn], where: dict[str, Any] | None, k: int

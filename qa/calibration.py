@@ -3,7 +3,8 @@
 Abstention (:meth:`Calibration.answerable`), chosen by the question and its most similar
 passage: both in one script (Arabic about Arabic, English about English; in Latin script, one
 language), the best passage's cosine + the best sentence's cosine + 0.1 × how much of the
-question's weight (BM25 idf) the best passage holds, against ``min_answer_one_script``; in two
+question's weight (BM25 idf) the best passage holds (less 0.05 when the question asks for a
+number or a date the best sentence does not state), against ``min_answer_one_script``; in two
 scripts (words cannot be looked up across them), the two cosines + 0.15 × the second encoder's
 best sentence cosine against ``min_answer_other``; otherwise (two scripts without the second
 encoder, two languages of Latin script) the best passage's cosine against
@@ -29,6 +30,7 @@ from index.embeddings import Encoder, fingerprint_similarity
 logger = logging.getLogger(__name__)
 _SAME_MODEL = 0.98  # fingerprint similarity of one model on any backend (torch, bf16, int8)
 COVERAGE_WEIGHT = 0.1  # fitted on XQuAD with 0 and 1,000 distractors, confirmed on ARCD
+NUMBER_WEIGHT = 0.05  # a number asked, none in the best sentence: fit XQuAD, confirmed on ARCD and English
 SECOND_WEIGHT = 0.15  # of the second encoder's cosine, across scripts: fit XQuAD English, confirmed XQuAD reversed
 
 
@@ -44,7 +46,13 @@ class Calibration:
     fitted: str = ""  # how and where; "" when these are defaults for an uncalibrated model
 
     def answerable(
-        self, one_script: bool, passage: float, sentence: float, coverage: float, second: float | None = None
+        self,
+        one_script: bool,
+        passage: float,
+        sentence: float,
+        coverage: float,
+        second: float | None = None,
+        number_missing: bool = False,
     ) -> bool:
         """Whether the articles are taken to answer, from the best passage's and sentence's cosines.
 
@@ -56,10 +64,13 @@ class Calibration:
         scripts run lower, so a pair in two scripts has thresholds fitted on English questions
         about Arabic articles: with ``second`` (the second encoder's best sentence cosine, known
         when scripts cross), passage + sentence + SECOND_WEIGHT × second against
-        ``min_answer_other``; without it, the passage's cosine alone.
+        ``min_answer_other``; without it, the passage's cosine alone. ``number_missing``: the
+        question asks for a number or a date ("how many…", «متى…») and the best sentence states
+        none; within one script it costs NUMBER_WEIGHT.
         """
         if one_script:
-            return passage + sentence + COVERAGE_WEIGHT * coverage >= self.min_answer_one_script
+            score = passage + sentence + COVERAGE_WEIGHT * coverage - NUMBER_WEIGHT * number_missing
+            return score >= self.min_answer_one_script
         if second is not None:
             return passage + sentence + SECOND_WEIGHT * second >= self.min_answer_other
         return passage >= self.min_similarity_other

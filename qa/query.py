@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from index.arabic import normalize
 from index.embeddings import Encoder
 from index.language import is_arabic_script, question_language
 from qa.errors import BadQuestion
@@ -73,6 +74,17 @@ _REFERS_AR = re.compile(
     r"|(?<!\w)(?:هذا|هذه|ذلك|تلك|هناك|هؤلاء)(?!\w)"
     r"|\w{2,}(?:ها|هم|هن)(?!\w)"  # an attached pronoun: «سكانها», «قصفها»
 )
+
+
+_ASKS_NUMBER = re.compile(
+    r"\b(?:how (?:many|much|long|old|far)|when|what (?:year|date|percentage|percent)|in (?:what|which) year)\b"
+    r"|(?<!\w)و?(?:كم|متي|ما عدد|ما نسبه|في اي (?:عام|سنه))(?!\w)"
+)
+
+
+def asks_number(question: str) -> bool:
+    """Whether a question asks for a number, an amount or a date ("how many…", "when…", «كم…», «متى…»)."""
+    return bool(_ASKS_NUMBER.search(normalize(question)))
 
 
 def refers_back(question: str) -> bool:

@@ -186,6 +186,32 @@ def test_english_questions_about_english_articles_are_judged_by_the_one_script_r
     assert judged == [False, True]
 
 
+def test_a_number_asked_and_none_in_the_best_sentence_costs_within_one_script(tmp_path, index, service_for):
+    c = Calibration()
+    assert c.answerable(True, 0.85, 0.86, 0.0) and not c.answerable(True, 0.85, 0.86, 0.0, number_missing=True)
+    assert c.answerable(False, 0.78, 0.80, 0.0, second=0.3, number_missing=True)  # across scripts: not fitted there
+    text = (
+        "The Panthers play their home games at Bank of America Stadium in Charlotte. The stadium was renovated "
+        "with new seats, video boards and escalators before the season. Defensive tackle Kawann Short led the "
+        "team in sacks with 11."
+    )
+    (tmp_path / "en.jsonl").write_text(json.dumps({"id": "panthers", "text": text, "lang": "en"}), encoding="utf-8")
+    ingest(load_paths([tmp_path / "en.jsonl"]), index)
+    answerer = service_for(index).answerer
+    judged = []
+
+    class Spy(Calibration):
+        def answerable(self, *args, **kwargs):
+            judged.append(args[-1])  # number_missing, as the answerer passes it
+            return super().answerable(*args, **kwargs)
+
+    answerer.calibration = Spy()
+    answerer.answer("How many seats does the Panthers' stadium have?")  # its sentence says "new seats", no number
+    answerer.answer("How many sacks did Kawann Short have?")  # 11
+    answerer.answer("Where do the Panthers play their home games?")  # not a number question
+    assert judged == [True, False, False]
+
+
 def test_across_scripts_the_second_encoder_s_cosine_counts_when_it_is_known():
     c = Calibration()
     assert c.answerable(False, 0.78, 0.78, 0.0)  # the passage rule: 0.78 >= 0.77

@@ -11,13 +11,14 @@ import json
 
 import pytest
 
-from index.dates import date_words, find_dates, hijri_to_gregorian, iso_date
+from index.dates import date_words, find_dates, hijri_to_gregorian, iso_date, states_number
 from index.hybrid import HybridIndex
 from index.ingest import ingest
 from index.loaders import article_from_record
 from qa.calibration import coverage
 from qa.generate import Generator, chat_model
 from qa.news import When, asked_when
+from qa.query import asks_number
 from qa.service import Filters
 from tests.fakes import FakeOpenAIServer, citing
 
@@ -179,6 +180,45 @@ def test_the_words_that_name_a_date_are_what_the_period_filter_answers_for():
     assert (
         coverage("Who controlled Baghouz in December 2018?", "fighters control Baghouz", None, "december 2018") == 0.75
     )
+
+
+@pytest.mark.parametrize(
+    "question, asks",
+    [
+        ("How many civilians left the town?", True),
+        ("When did the offensive begin?", True),
+        ("In which year was it founded?", True),
+        ("كم مدنياً خرجوا من الباغوز؟", True),
+        ("وكم عدد القتلى؟", True),
+        ("متى بدأت المعركة؟", True),
+        ("في أيّ عام تأسست؟", True),
+        ("Who controls Baghouz?", False),
+        ("من يسيطر على الباغوز؟", False),
+        ("ما حكم الصيام؟", False),  # «حكم» holds «كم»
+    ],
+)
+def test_what_asks_for_a_number_or_a_date(question, asks):
+    assert asks_number(question) is asks
+
+
+@pytest.mark.parametrize(
+    "sentence, states",
+    [
+        ("نحو 17500 مسلح", True),
+        ("قتل ١٢ مدنياً", True),
+        ("وصل مع ثلاثة آلاف مقاتل", True),
+        ("The SDF sent three brigades.", True),
+        ("The town was shelled on Tuesday.", True),
+        ("قصفت البلدة أمس", True),
+        ("It opened in December.", True),
+        ("The fighters withdrew from the town.", False),
+        ("He may leave the town.", False),  # the verb, not the month
+        ("قال الفريق إن المعركة انتهت", False),  # «الفريق» is not «ألف»
+        ("ستكون المعركة طويلة", False),  # «ستكون» is not «ست»
+    ],
+)
+def test_what_states_a_number_or_a_date(sentence, states):
+    assert states_number(sentence) is states
 
 
 def test_a_dated_question_is_narrowed_to_its_period():
