@@ -101,6 +101,7 @@ _RELATIVE_YEAR = re.compile(
 )
 _RELATIVE_DAY = re.compile(r"(?<!\w)(?:و?(?:امس|اليوم)|yesterday|today)(?!\w)")
 
+_DIGIT = re.compile(r"\d")  # any script's digits
 # what answers "how many" or "when" without digits: number words, week days, month names (not
 # "may" or «اب», which are also a verb and «father»), on normalised text
 _NUMBER_WORD = re.compile(
@@ -213,9 +214,6 @@ def states_number(text: str) -> bool:
     """
     folded = _folded(text)
     return any(p.search(folded) for p in (_DIGIT, _NUMBER_WORD, _WEEKDAY, _MONTH_WORD, _RELATIVE_DAY, _RELATIVE_YEAR))
-
-
-_DIGIT = re.compile(r"\d")
 
 
 def _folded(text: str) -> str:
