@@ -167,7 +167,7 @@ class Answerer:
         number_missing = asks_number(query.text) and not (top is not None and states_number(top.text))
         first = next(h for h in hits if same_side(h))  # best is one
         lexical = self.retriever.lexical
-        covered = coverage(query.text, first.text, lexical.idf if lexical is not None else None, given)
+        covered = coverage(query.text, first.text, lexical.idf if lexical is not None else None, given, fuzzy=True)
         second = evidence.second if across else None
         # the one-script rule was fitted and confirmed on Arabic about Arabic and English about
         # English; two languages in Latin script (a French question, English articles) keep the

@@ -183,6 +183,24 @@ def test_the_words_that_name_a_date_are_what_the_period_filter_answers_for():
 
 
 @pytest.mark.parametrize(
+    "question, passage, exact, fuzzy",
+    [
+        ("متى تأسس نادي ليفيربول؟", "تأسس نادي ليفربول عام 1892", 2 / 3, 1.0),  # a letter too many
+        # a clitic on one word and a pronoun on the other: one letter dropped from each
+        ("كم عدد المشيعين لجنازة عبد الناصر؟", "وشيع جنازته أكثر من خمسة ملايين شخص", 0.0, 0.2),
+        ("Who bought the station?", "the nation was bought", 0.5, 0.5),  # two letters apart: another word
+        ("من اول فنانة مصرية تقف على مسرح؟", "أول فنانه مصريه تقف على مسرح", 1.0, 1.0),  # ة and ه are one letter
+        ("اين تدور احداث روايات نجيب محفوظ؟", "تدور أحداث الرواية الأولى بعد مقتل آخر حكام", 0.4, 0.4),
+        ("Who founded the Panthers?", "the Panther franchise was founded in 1993", 0.5, 1.0),  # a plural
+        ("Who led the army?", "the arms were sold", 0.0, 0.0),  # four letters: exact only
+    ],
+)
+def test_a_word_a_letter_off_is_held_only_when_asked_and_long_enough(question, passage, exact, fuzzy):
+    assert coverage(question, passage, None) == pytest.approx(exact)
+    assert coverage(question, passage, None, fuzzy=True) == pytest.approx(fuzzy)
+
+
+@pytest.mark.parametrize(
     "question, asks",
     [
         ("How many civilians left the town?", True),
