@@ -186,52 +186,56 @@ def test_english_questions_about_english_articles_are_judged_by_the_one_script_r
     assert judged == [False, True]
 
 
-def test_a_number_asked_and_none_in_the_best_sentence_costs_within_one_script(tmp_path, index, service_for):
-    c = Calibration()
-    assert c.answerable(True, 0.87, 0.88, 0.0) and not c.answerable(True, 0.87, 0.88, 0.0, number_missing=True)
-    assert c.answerable(False, 0.78, 0.80, 0.0, second=0.3, number_missing=True)  # across scripts: not fitted there
-    text = (
-        "The Panthers play their home games at Bank of America Stadium in Charlotte. The stadium was renovated "
-        "with new seats, video boards and escalators before the season. Defensive tackle Kawann Short led the "
-        "team in sacks with 11."
-    )
-    (tmp_path / "en.jsonl").write_text(json.dumps({"id": "panthers", "text": text, "lang": "en"}), encoding="utf-8")
+PANTHERS = (
+    "The Panthers play their home games at Bank of America Stadium in Charlotte. The stadium was renovated "
+    "with new seats, video boards and escalators before the season. Defensive tackle Kawann Short led the "
+    "team in sacks with 11."
+)
+
+
+def judged_over_panthers(tmp_path, index, service_for, questions):
+    """What the refusal rule was given for each question over one English article: (coverage, number_missing)."""
+    (tmp_path / "en.jsonl").write_text(json.dumps({"id": "panthers", "text": PANTHERS, "lang": "en"}), "utf-8")
     ingest(load_paths([tmp_path / "en.jsonl"]), index)
     answerer = service_for(index).answerer
     judged = []
 
     class Spy(Calibration):
-        def answerable(self, *args, **kwargs):
-            judged.append(args[-1])  # number_missing, as the answerer passes it
-            return super().answerable(*args, **kwargs)
+        def answerable(self, one_script, passage, sentence, coverage, second=None, number_missing=False):
+            judged.append((coverage, number_missing))
+            return super().answerable(one_script, passage, sentence, coverage, second, number_missing)
 
     answerer.calibration = Spy()
-    answerer.answer("How many seats does the Panthers' stadium have?")  # its sentence says "new seats", no number
-    answerer.answer("How many sacks did Kawann Short have?")  # 11
-    answerer.answer("Where do the Panthers play their home games?")  # not a number question
-    assert judged == [True, False, False]
+    for question in questions:
+        answerer.answer(question)
+    return judged
+
+
+def test_a_number_asked_and_none_in_the_best_sentence_costs_within_one_script(tmp_path, index, service_for):
+    c = Calibration()
+    assert c.answerable(True, 0.87, 0.88, 0.0) and not c.answerable(True, 0.87, 0.88, 0.0, number_missing=True)
+    assert c.answerable(False, 0.78, 0.80, 0.0, second=0.3, number_missing=True)  # across scripts: not fitted there
+    judged = judged_over_panthers(
+        tmp_path,
+        index,
+        service_for,
+        [
+            "How many seats does the Panthers' stadium have?",  # its sentence says "new seats", no number
+            "How many sacks did Kawann Short have?",  # 11
+            "Where do the Panthers play their home games?",  # not a number question
+        ],
+    )
+    assert [missing for _, missing in judged] == [True, False, False]
 
 
 def test_a_misspelt_word_counts_as_held_when_the_refusal_rule_weighs_the_question(tmp_path, index, service_for):
-    text = (
-        "The Panthers play their home games at Bank of America Stadium in Charlotte. Defensive tackle Kawann "
-        "Short led the team in sacks with 11."
-    )
-    (tmp_path / "en.jsonl").write_text(json.dumps({"id": "panthers", "text": text, "lang": "en"}), encoding="utf-8")
-    ingest(load_paths([tmp_path / "en.jsonl"]), index)
-    answerer = service_for(index).answerer
-    covered = []
-
-    class Spy(Calibration):
-        def answerable(self, one_script, passage, sentence, coverage, *args, **kwargs):
-            covered.append(coverage)
-            return super().answerable(one_script, passage, sentence, coverage, *args, **kwargs)
-
-    answerer.calibration = Spy()
-    answerer.answer("Where do the Panthers play their home games?")
-    answerer.answer("Where do the Panthres play their home games?")  # two letters swapped
-    answerer.answer("Where do the Jaguars play their home games?")  # another team: not a letter off
-    assert covered[0] == covered[1] == 1.0 and covered[2] < 0.9
+    questions = [
+        "Where do the Panthers play their home games?",
+        "Where do the Panthres play their home games?",  # two letters swapped
+        "Where do the Jaguars play their home games?",  # another team: not a letter off
+    ]
+    (right, _), (misspelt, _), (other, _) = judged_over_panthers(tmp_path, index, service_for, questions)
+    assert right == misspelt == 1.0 and other < 0.9
 
 
 def test_across_scripts_the_second_encoder_s_cosine_counts_when_it_is_known():

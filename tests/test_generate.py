@@ -18,6 +18,9 @@ from qa.types import Reset, Status, Token
 from tests.fakes import FailingChatModel, FakeOpenAIServer, citing
 
 TAHTANI = "الباغوز التحتاني"  # in the sentence that says who controls Baghouz
+# a short answer that sentence backs with a margin (question + answer 0.89 against it, 0.87 needed);
+# "قسد" alone scores 0.867-0.87 by machine, and tests that are not about the meaning check must not hang on it
+SDF_CLAIMED = "«قسد» بحسب زعمها"
 
 
 @pytest.fixture
@@ -98,7 +101,7 @@ def test_a_checked_answer_streams_its_short_answer_then_its_quoted_source(answer
 @pytest.mark.parametrize("p_found, refused", [(0.6, True), (0.9, False), (None, False)])
 def test_an_answer_the_model_is_unsure_of_is_refused_before_it_is_written(answerer_at, server, p_found, refused):
     """Below ``min_p_found`` (the model's probability of "found": true) it refuses, and stops the model there."""
-    fake = server([citing(TAHTANI, "قسد")], p_found=p_found)
+    fake = server([citing(TAHTANI, SDF_CLAIMED)], p_found=p_found)
     events = list(answerer_at(fake.base_url, min_p_found=0.75).stream("من يسيطر على الباغوز؟"))
     answer = events[-1].answer
     assert fake.requests[0]["logprobs"] is True  # it asked for them
@@ -203,8 +206,11 @@ def test_a_server_that_is_down_falls_back_to_extractive_with_a_notice(answerer_a
 
 def test_a_slow_server_falls_back_within_the_timeout(answerer_at, server):
     fake = server(['{"found": false, "evidence": [], "quote": "", "answer": ""}'], delay=5.0)
+    answerer = answerer_at(fake.base_url, timeout=1.0)
+    # refused before the model is asked, it loads what a first question loads (both encoders, the lexical index)
+    assert answerer.answer("What is the recipe for sourdough bread?").abstained and not fake.requests
     started = time.monotonic()
-    answer = answerer_at(fake.base_url, timeout=1.0).answer("Who controls Baghouz?")
+    answer = answerer.answer("Who controls Baghouz?")
     assert time.monotonic() - started < 4.5
     assert answer.backend == "extractive" and "timed out" in answer.notice
 
@@ -244,7 +250,7 @@ def test_number_grounding_reads_any_digits_and_grouping():
 
 
 def test_questions_asked_together_take_turns_at_the_model_and_hear_their_place(corpus, service_for, server):
-    fake = server([citing(TAHTANI, "قسد")] * 2, delay=4.0)
+    fake = server([citing(TAHTANI, SDF_CLAIMED)] * 2, delay=4.0)
     generator = Generator(chat_model(fake.base_url, "fake-model", "", 20.0), backend="openai")
     answerer = service_for(corpus, generator).answerer
     results: dict[int, list] = {}
