@@ -14,7 +14,7 @@ import pytest
 from prompts import load, render, variables
 from qa.citations import contains, ungrounded_numbers
 from qa.generate import REPLY_SCHEMA, Generator, Reply, chat_model, messages_for
-from qa.types import Reset, Status, Token
+from qa.types import Final, Reset, Status, Token
 from tests.fakes import FailingChatModel, FakeOpenAIServer, citing
 
 TAHTANI = "الباغوز التحتاني"  # in the sentence that says who controls Baghouz
@@ -206,12 +206,12 @@ def test_a_server_that_is_down_falls_back_to_extractive_with_a_notice(answerer_a
 
 def test_a_slow_server_falls_back_within_the_timeout(answerer_at, server):
     fake = server(['{"found": false, "evidence": [], "quote": "", "answer": ""}'], delay=5.0)
-    answerer = answerer_at(fake.base_url, timeout=1.0)
-    # refused before the model is asked, it loads what a first question loads (both encoders, the lexical index)
-    assert answerer.answer("What is the recipe for sourdough bread?").abstained and not fake.requests
-    started = time.monotonic()
-    answer = answerer.answer("Who controls Baghouz?")
-    assert time.monotonic() - started < 4.5
+    seen = {}  # when the model was asked, and when the answer came: a first question's search may take seconds more
+    for event in answerer_at(fake.base_url, timeout=1.0).stream("Who controls Baghouz?"):
+        if isinstance(event, Status) and event.stage == "writing" or isinstance(event, Final):
+            seen[type(event).__name__] = time.monotonic()
+    answer = event.answer
+    assert seen["Final"] - seen["Status"] < 4.5  # the server would take 5 s
     assert answer.backend == "extractive" and "timed out" in answer.notice
 
 
@@ -263,7 +263,7 @@ def test_questions_asked_together_take_turns_at_the_model_and_hear_their_place(c
         t.start()
         time.sleep(0.3)
     for t in threads:
-        t.join(timeout=30)
+        t.join(timeout=120)  # a first question on a cold, busy machine searches for 10-20 s
     queued = [e.place for events in results.values() for e in events if isinstance(e, Status) and e.stage == "queued"]
     assert queued and queued[0] == 1  # the second question waited behind the first
     assert all(events[-1].answer.backend == "openai" for events in results.values())
