@@ -7,11 +7,11 @@ question's weight (BM25 idf) the best passage holds, a word a letter off counted
 0.05 when the question asks for a number or a date the best sentence does not state), against
 ``min_answer_one_script``; in two scripts (words cannot be looked up across them), the two
 cosines + 0.15 × the second encoder's best sentence cosine against ``min_answer_other``;
-otherwise (two scripts without the second
-encoder, two languages of Latin script) the best passage's cosine against
-``min_similarity_other``. Citation checking compares answer sentences with their passages'
-sentences against ``support``. They were fitted for one model (``bench/calibrate.py`` and
-``bench/answerability.py``, XQuAD, confirmed on ARCD) and mean nothing for another:
+otherwise (two scripts without the second encoder, two languages of Latin script) the best
+passage's cosine against ``min_similarity_other``. Citation checking compares answer
+sentences with their passages' sentences against ``support``. They were fitted for one model
+(``bench/calibrate.py`` and ``bench/answerability.py``, XQuAD, confirmed on ARCD) and mean
+nothing for another:
 ``qa/calibration.json`` keeps them by fingerprint (the model's vector of a probe sentence),
 and a model with no entry gets the default ones with a warning.
 """
@@ -65,8 +65,8 @@ class Calibration:
         letter off included: :func:`coverage` with ``fuzzy``) counts too. Fitted on XQuAD's
         Arabic questions and confirmed on ARCD; it holds unchanged for English questions about
         English articles (XQuAD's English originals, docs/benchmarks.md "answerability").
-        Cosines across scripts run lower, so a pair in two scripts has thresholds fitted on English questions
-        about Arabic articles: with ``second`` (the second encoder's best sentence cosine, known
+        Cosines across scripts run lower, so a pair in two scripts has thresholds fitted on
+        English questions about Arabic articles: with ``second`` (the second encoder's best sentence cosine, known
         when scripts cross), passage + sentence + SECOND_WEIGHT × second against
         ``min_answer_other``; without it, the passage's cosine alone. ``number_missing``: the
         question asks for a number or a date ("how many…", «متى…») and the best sentence states
