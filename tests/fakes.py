@@ -50,8 +50,9 @@ class FakeOpenAIServer:
 
     Stands in for a hosted model at the HTTP edge: the real ``ChatOpenAI`` client talks to it.
     A reply is a text, or a function of the last user message that returns one. ``delay``
-    seconds pass before the first byte (to exercise timeouts); ``requests`` records every
-    request body. With ``p_found``, a request that asks for log-probabilities gets them for the
+    seconds pass before the first byte (to exercise timeouts); clearing ``gate`` holds every reply
+    until it is set again (at most a minute), so a test decides when the model answers instead of
+    racing a clock. ``requests`` records every request body. With ``p_found``, a request that asks for log-probabilities gets them for the
     token that says ``true`` or ``false`` after ``"found":`` (that probability for true).
     """
 
@@ -64,6 +65,8 @@ class FakeOpenAIServer:
 
         self.replies = list(replies)
         self.requests: list[dict] = []
+        self.gate = threading.Event()
+        self.gate.set()
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -74,6 +77,7 @@ class FakeOpenAIServer:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 fake.requests.append(body)
                 time.sleep(delay)
+                fake.gate.wait(60)
                 reply = fake.replies.pop(0) if fake.replies else "..."
                 if callable(reply):  # a reply that depends on the prompt (e.g. which sentence is numbered what)
                     reply = reply(body["messages"][-1]["content"])

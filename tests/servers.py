@@ -8,8 +8,10 @@ import functools
 import http.server
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 import uvicorn
 
@@ -18,7 +20,9 @@ from qa.service import Service
 from tests.processes import chroma_server, free_port
 from web import WebConfig
 
-__all__ = ["chroma_server", "free_port", "serve_app", "serve_folder"]
+T = TypeVar("T")
+
+__all__ = ["at_once", "chroma_server", "free_port", "serve_app", "serve_folder"]
 
 
 @contextlib.contextmanager
@@ -39,6 +43,16 @@ def serve_app(service: Service, web: WebConfig | None = None) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=30)
+
+
+def at_once(*requests: Callable[[], T]) -> list[T]:
+    """Send ``requests`` together from threads of their own; their results, in order.
+
+    A rate limit counts a request when it arrives, so requests sent together meet it however
+    long each answer takes: sent one after another, slow answers let the limit refill between them.
+    """
+    with ThreadPoolExecutor(len(requests)) as pool:
+        return list(pool.map(lambda request: request(), requests))
 
 
 @contextlib.contextmanager

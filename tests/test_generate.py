@@ -250,21 +250,31 @@ def test_number_grounding_reads_any_digits_and_grouping():
 
 
 def test_questions_asked_together_take_turns_at_the_model_and_hear_their_place(corpus, service_for, server):
-    fake = server([citing(TAHTANI, SDF_CLAIMED)] * 2, delay=4.0)
-    generator = Generator(chat_model(fake.base_url, "fake-model", "", 20.0), backend="openai")
+    fake = server([citing(TAHTANI, SDF_CLAIMED)] * 2)
+    fake.gate.clear()  # the model holds its first reply until the second question has been told to wait
+    generator = Generator(chat_model(fake.base_url, "fake-model", "", 90.0), backend="openai")
     answerer = service_for(corpus, generator).answerer
-    results: dict[int, list] = {}
+    results: dict[int, list] = {0: [], 1: []}
+    reached = {"writing": threading.Event(), "queued": threading.Event()}
 
     def ask(i: int) -> None:
-        results[i] = list(answerer.stream("من يسيطر على الباغوز؟"))
+        for event in answerer.stream("من يسيطر على الباغوز؟"):
+            results[i].append(event)
+            if isinstance(event, Status) and event.stage in reached:
+                reached[event.stage].set()
 
-    threads = [threading.Thread(target=ask, args=(i,)) for i in range(2)]
-    for t in threads:
-        t.start()
-        time.sleep(0.3)
-    for t in threads:
-        t.join(timeout=120)  # a first question on a cold, busy machine searches for 10-20 s
-    queued = [e.place for events in results.values() for e in events if isinstance(e, Status) and e.stage == "queued"]
-    assert queued and queued[0] == 1  # the second question waited behind the first
+    first = threading.Thread(target=ask, args=(0,))
+    first.start()
+    assert reached["writing"].wait(
+        120
+    )  # the first question holds the model (a cold, busy machine searches for 10-20 s)
+    second = threading.Thread(target=ask, args=(1,))
+    second.start()
+    told = reached["queued"].wait(120)
+    fake.gate.set()
+    for t in (first, second):
+        t.join(timeout=120)
+    assert told and [e.place for e in results[1] if isinstance(e, Status) and e.stage == "queued"][0] == 1
+    assert not any(isinstance(e, Status) and e.stage == "queued" for e in results[0])
     assert all(events[-1].answer.backend == "openai" for events in results.values())
     assert answerer.line.waiting == 0

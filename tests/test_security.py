@@ -5,6 +5,7 @@ server under attack has an ask token and an admin token, and its environment hol
 file read of /proc/self/environ would show them.
 """
 
+import functools
 import gzip
 import io
 import json
@@ -15,7 +16,7 @@ import uuid
 import httpx
 import pytest
 
-from tests.servers import serve_app
+from tests.servers import at_once, serve_app
 from web import WebConfig
 
 ASK, ADMIN = "ask-token-for-attacks", "admin-token-for-attacks"
@@ -195,18 +196,16 @@ def test_spoofed_forwarded_for_does_not_reset_the_rate_limit(service):
     """Medium 6: uvicorn believed X-Forwarded-For from loopback, so a changing header never hit 429."""
     question = {"question": "Who controls Baghouz?"}
     with serve_app(service, WebConfig(asks_per_minute=3)) as url, httpx.Client(base_url=url, timeout=60) as http:
-        codes = [
-            http.post("/api/ask", json=question, headers={"X-Forwarded-For": f"10.0.0.{i}"}).status_code
+        asks = [
+            functools.partial(http.post, "/api/ask", json=question, headers={"X-Forwarded-For": f"10.0.0.{i}"})
             for i in range(5)
         ]
-        assert codes[:3] == [200, 200, 200] and codes[3:] == [429, 429]
+        assert sorted(r.status_code for r in at_once(*asks)) == [200, 200, 200, 429, 429]
     # behind a proxy that is trusted (SANAD_TRUSTED_PROXIES), its header names the client
     web = WebConfig(asks_per_minute=3, trusted_proxies=("127.0.0.1",))
     with serve_app(service, web) as url, httpx.Client(base_url=url, timeout=60) as http:
-        codes = [
-            http.post("/api/ask", json=question, headers={"X-Forwarded-For": "10.0.0.9"}).status_code for _ in range(4)
-        ]
-        assert codes == [200, 200, 200, 429]
+        asks = [functools.partial(http.post, "/api/ask", json=question, headers={"X-Forwarded-For": "10.0.0.9"})] * 4
+        assert sorted(r.status_code for r in at_once(*asks)) == [200, 200, 200, 429]
         assert http.post("/api/ask", json=question, headers={"X-Forwarded-For": "10.0.0.10"}).status_code == 200
 
 
