@@ -43,6 +43,7 @@ from qa.evaluate import (  # noqa: E402
     Scores,
     build_index,
     holdout,
+    judge,
     limit_per_language,
     load_questions,
     load_records,
@@ -100,8 +101,8 @@ def sampled_set(
     return records, sample
 
 
-def run(backend: str, ask, questions: list[Question]) -> list[list]:
-    """Ask every question; one row per question language."""
+def run(backend: str, ask, questions: list[Question], log=None, where: dict | None = None) -> list[list]:
+    """Ask every question; one row per question language. ``log``: a text file told each answer and its score."""
     rows = []
     for lang in sorted({q.lang for q in questions}):
         scores, times, first = Scores(), [], []
@@ -112,6 +113,13 @@ def run(backend: str, ask, questions: list[Question]) -> list[list]:
             if "first_token" in answer.timings_ms and answer.backend != "extractive":
                 first.append(answer.timings_ms["first_token"])
             scores.add_answer(answer, q)
+            if log is not None:
+                said = {"kind": q.kind, "question": q.question, "gold": list(q.answers), "answer": answer.answer}
+                said |= {"abstained": answer.abstained, "notice": answer.notice, "score": dict(judge(answer, q))}
+                log.write(
+                    json.dumps({**(where or {}), "backend": backend, "lang": lang, **said}, ensure_ascii=False) + "\n"
+                )
+                log.flush()
         m = scores.as_dict()
         kinds = scores.counts
         counts = f"{kinds['answerable']} / {kinds['absent']} / {kinds['nearmiss']}"
@@ -143,6 +151,7 @@ def main() -> None:
     ap.add_argument("--data-dir", type=Path, default=Path("data"))
     ap.add_argument("--section", default="answers", help="report section")
     ap.add_argument("--output", type=Path, default=DEFAULT_REPORT)
+    ap.add_argument("--answers", type=Path, help="also write every answer and its score here (JSON lines)")
     ap.add_argument("--smoke", action="store_true")
     args = ap.parse_args()
     if args.smoke:
@@ -163,6 +172,7 @@ def main() -> None:
         "p50 ms",
     ]
     rows = []
+    log = args.answers.open("w", encoding="utf-8") if args.answers else None
     for name in args.sets:
         records, questions = question_set(name)
         questions = limit_per_language(questions, args.limit)
@@ -183,9 +193,11 @@ def main() -> None:
                         answerer = build_answerer(index, generator=generator if backend == "local" else None)
                         ask = answerer.answer
                     ask("warm-up question")
-                    for row in run(backend, ask, questions):
+                    for row in run(backend, ask, questions, log, {"set": name, "distractors": n}):
                         rows.append([name, n, *row])
                         print(table(headers, rows[-1:]), flush=True)
+    if log is not None:
+        log.close()
     result = table(headers, rows)
     print(result)
     update_section(
