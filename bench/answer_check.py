@@ -124,7 +124,7 @@ def collect(
     generator.min_p_found = 0.0  # record every answer: the thresholds are what this measures
     with open(out, "a", encoding="utf-8") as f:
         for name in sets:
-            records, sample = sampled_set(name, per_kind, smoke=smoke)
+            records, sample = sampled_set(name, per_kind, ["en"] if smoke else None, smoke=smoke)  # en: across scripts
             with tempfile.TemporaryDirectory(prefix="sanad-check-") as work:
                 index = fresh_index(Path(work), encoder, "answers")
                 build_index(index, records, list(sample_distractors(NEWS, distractors)) if distractors else [])

@@ -97,8 +97,11 @@ RULES: dict[str, Callable[[Signals], float]] = {
 }
 
 
-def signals(name: str, distractors: int, limit: int, data_dir: Path) -> list[Signals]:
-    """What the answerer sees for each question of one set (answerable, absent, near-miss)."""
+def signals(name: str, distractors: int, limit: int, data_dir: Path, smoke: bool = False) -> list[Signals]:
+    """What the answerer sees for each question of one set (answerable, absent, near-miss).
+
+    ``smoke``: only the articles the questions are about are indexed.
+    """
     if name == "reverse":  # XQuAD's Arabic questions about its English articles
         records, questions = reverse_holdout(SHARED / "data" / "xquad")
     elif name == "english":  # XQuAD's English questions about its English articles
@@ -107,6 +110,8 @@ def signals(name: str, distractors: int, limit: int, data_dir: Path) -> list[Sig
         data = SHARED / "data" / name
         records, questions = holdout(load_records(data / "articles.jsonl"), load_questions(data / "questions.jsonl"))
     questions = limit_per_language(questions, limit)
+    if smoke:
+        records = [r for r in records if r["id"] in {q.article_id for q in questions}]
     encoder = bench_encoder(data_dir)
     out: list[Signals] = []
     with tempfile.TemporaryDirectory(prefix="sanad-answerability-") as work:
@@ -195,7 +200,10 @@ def main() -> None:
     headers += ["near-miss", "confirmed on", "answered", "absent", "near-miss"]
     rows: list[list[object]] = []
     for n in args.distractors:
-        sets = {name: signals(name, n, args.limit, args.data_dir) for name in ("xquad", "arcd", "reverse", "english")}
+        sets = {
+            name: signals(name, n, args.limit, args.data_dir, args.smoke)
+            for name in ("xquad", "arcd", "reverse", "english")
+        }
         if args.save:
             args.save.mkdir(parents=True, exist_ok=True)
             (args.save / f"signals-{n}.json").write_text(json.dumps(sets), encoding="utf-8")

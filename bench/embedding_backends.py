@@ -116,7 +116,10 @@ def run_one(args: argparse.Namespace) -> dict:
         loaded_as = f"onnxruntime {encoder.precision}"
     load_seconds = time.perf_counter() - t0
 
+    questions = limit_per_language(load_questions(XQUAD / "questions.jsonl"), args.limit)
     articles = [a for a in load_paths([XQUAD / "articles.jsonl"]) if isinstance(a, Article)]
+    if args.asked_only:  # the smoke run: the articles its few questions are about
+        articles = [a for a in articles if a.id in {q.article_id for q in questions}]
     articles += list(sample_distractors(NEWS, args.distractors)) if args.distractors else []
     passages = [p for a in articles for p in make_passages(a, target_words=90, max_words=160)]
     texts = [embedding_text(p, True) for p in passages]
@@ -125,7 +128,6 @@ def run_one(args: argparse.Namespace) -> dict:
     vectors = embeddings.encode_passages(texts)
     encode_seconds = time.perf_counter() - t0
 
-    questions = limit_per_language(load_questions(XQUAD / "questions.jsonl"), args.limit)
     latencies = []
     for q in (
         questions[: args.latency_questions // 2]
@@ -164,10 +166,13 @@ def main() -> None:
     ap.add_argument("--data-dir", type=Path, default=Path("data"))
     ap.add_argument("--output", type=Path, default=DEFAULT_REPORT)
     ap.add_argument("--one", default="", help=argparse.SUPPRESS)
-    ap.add_argument("--smoke", action="store_true", help="2 distractors, 5 questions per language; temp report")
+    ap.add_argument("--asked-only", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--smoke", action="store_true", help="5 questions per language, their articles and 2 distractors; temp report"
+    )
     args = ap.parse_args()
     if args.smoke:
-        args.distractors, args.limit, args.latency_questions = 2, 5, 4
+        args.distractors, args.limit, args.latency_questions, args.asked_only = 2, 5, 4, True
         args.output = Path(tempfile.mkdtemp()) / "benchmarks.md"
     if args.one:
         print(json.dumps(run_one(args)))
@@ -178,6 +183,7 @@ def main() -> None:
         command = [sys.executable, __file__, "--one", backend, "--distractors", str(args.distractors)]
         command += ["--limit", str(args.limit), "--latency-questions", str(args.latency_questions)]
         command += ["--batch-size", str(args.batch_size), "--data-dir", str(args.data_dir)]
+        command += ["--asked-only"] if args.asked_only else []
         done = subprocess.run(command, capture_output=True, text=True)
         if done.returncode != 0:
             print(done.stderr[-3000:], file=sys.stderr)

@@ -43,14 +43,20 @@ from qa.evaluate import (  # noqa: E402
 from qa.types import Answer, Citation  # noqa: E402
 
 
-def questions(name: str, limit: int) -> tuple[list[dict], list[Question]]:
-    """The articles to index and the questions (answerable, absent, near-miss) of one set."""
+def questions(name: str, limit: int, smoke: bool = False) -> tuple[list[dict], list[Question]]:
+    """The articles to index and the questions (answerable, absent, near-miss) of one set.
+
+    ``smoke``: only the articles the questions are about.
+    """
     if name == "reverse":
         records, kept = reverse_holdout(XQUAD)
     else:
         english = [q for q in load_questions(XQUAD / "questions.jsonl") if q.lang == "en"]
         records, kept = holdout(load_records(XQUAD / "articles.jsonl"), english)
-    return records, limit_per_language(kept, limit)
+    kept = limit_per_language(kept, limit)
+    if smoke:
+        records = [r for r in records if r["id"] in {q.article_id for q in kept}]
+    return records, kept
 
 
 def quotes_gold(citation: Citation, q: Question) -> bool:
@@ -93,7 +99,7 @@ def main() -> None:
     rows: list[list[object]] = []
     for n in args.distractors:
         for name in ("xquad", "reverse"):
-            records, asked = questions(name, args.limit)
+            records, asked = questions(name, args.limit, args.smoke)
             label = "English about Arabic (fit)" if name == "xquad" else "Arabic about English (confirm)"
             with tempfile.TemporaryDirectory(prefix="sanad-evidence-") as work:
                 index = fresh_index(Path(work), encoder)

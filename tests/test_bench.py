@@ -12,6 +12,19 @@ pytestmark = pytest.mark.slow
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
+@pytest.fixture(scope="module")
+def vectors(tmp_path_factory):
+    """One passage-vector cache for every smoke run: the articles most scripts index are embedded once."""
+    return tmp_path_factory.mktemp("bench-vectors")
+
+
+@pytest.fixture
+def data_dir(data_dir, vectors):
+    """The CLI's data dir (converted model, OpenVINO export), its vector cache shared by the module's runs."""
+    (data_dir / "cache").symlink_to(vectors, target_is_directory=True)
+    return data_dir
+
+
 def smoke(script, data_dir):
     """Run ``bench/<script> --smoke``; it must succeed and leave docs/benchmarks.md alone. Its standard output."""
     report = ROOT / "docs" / "benchmarks.md"
