@@ -1,8 +1,10 @@
-"""A persistent cache of passage vectors, keyed by model fingerprint and exact embedding input.
+"""Vector caches: on disk by model fingerprint and exact input, and the recent sentences in memory.
 
 Re-indexing the same text (a new collection, an evaluation index, a benchmark rerun) then costs
 a lookup instead of a forward pass. Off by default for ``sanad ingest``; evaluation and
-benchmarks use it.
+benchmarks use it. :class:`RecentVectors` keeps the evidence sentences of the last questions: a
+question's candidates are embedded sentence by sentence, and a follow-up or another question on
+the same topic reads mostly the same passages.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np
@@ -47,3 +50,39 @@ class EmbeddingCache:
         rows = [(self._key(prompt, t), np.asarray(v, np.float32).tobytes()) for t, v in zip(texts, vectors)]
         with self._lock:
             self._db.executemany("INSERT OR REPLACE INTO vectors VALUES (?, ?)", rows)
+
+
+class RecentVectors:
+    """The vectors of the ``size`` texts used most recently, in memory (the least recent leave first)."""
+
+    def __init__(self, size: int):
+        """Keep at most ``size`` vectors."""
+        self.size = size
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._vectors)
+
+    def get(self, texts: list[str]) -> list[np.ndarray | None]:
+        """The kept vector of each text (None where there is none); those found become the most recent."""
+        with self._lock:
+            found = [self._vectors.get(t) for t in texts]
+            for t, v in zip(texts, found):
+                if v is not None:
+                    self._vectors.move_to_end(t)
+        return found
+
+    def put(self, texts: list[str], vectors: np.ndarray) -> None:
+        """Keep ``vectors`` for ``texts``, forgetting the least recent beyond ``size``."""
+        with self._lock:
+            for t, v in zip(texts, vectors):
+                self._vectors[t] = v
+                self._vectors.move_to_end(t)
+            while len(self._vectors) > self.size:
+                self._vectors.popitem(last=False)
+
+    def clear(self) -> None:
+        """Forget every vector."""
+        with self._lock:
+            self._vectors.clear()

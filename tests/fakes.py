@@ -33,7 +33,7 @@ class KeywordEmbeddings(Embeddings):
             rows.append(row / np.linalg.norm(row))
         return np.array(rows, np.float32).reshape(len(texts), self.dimension)
 
-    encode_queries = encode_passages
+    encode_queries = encode_sentences = encode_passages
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.encode_passages(texts).tolist()

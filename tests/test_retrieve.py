@@ -1,7 +1,9 @@
 """Hybrid retrieval over the real index: legs, fusion, filters, similarity, and the lexical mirror's catch-up."""
 
+import numpy as np
 import pytest
 
+from index.cache import RecentVectors
 from index.ingest import ingest
 from index.loaders import load_paths
 from qa.query import make_query
@@ -128,3 +130,28 @@ def test_a_latin_script_question_s_names_raise_the_passages_that_spell_them_in_a
     assert panthers["english"] == pytest.approx(panthers_0["english"])
     # «سي هوكس» is two words, so one of the two names is found
     assert seattle["seattle"] - seattle_0["seattle"] == pytest.approx(NAME_WEIGHT / 2)
+
+
+def test_sentences_read_for_one_question_are_not_embedded_again_for_the_next(hybrid, monkeypatch):
+    """Re-ranking embeds every candidate's sentences; a follow-up reads the same ones from memory."""
+    encoder = hybrid.encoder
+    encoder.recent.clear()
+    embedded: list[str] = []
+    model = encoder.encode_passages
+    monkeypatch.setattr(encoder, "encode_passages", lambda texts: embedded.extend(texts) or model(texts))
+    retriever = Retriever(hybrid.dense, hybrid.lexical, encoder=encoder)  # re-ranking by sentence, as answers do
+    first = retriever.search(make_query("من يسيطر على الباغوز؟", encoder))
+    read = len(embedded)
+    retriever.search(make_query("ومن قصف الباغوز؟", encoder))  # the index is small: the same candidates
+    assert read > 0 and len(embedded) == read
+    sentences = [s for h in first for s in h.sentences]
+    kept = np.stack([s.vector for s in sentences])
+    assert np.allclose(kept, model([s.text for s in sentences]), atol=1e-4)  # the model's vectors, not others
+
+
+def test_recent_vectors_forget_the_least_recently_used_first():
+    recent = RecentVectors(2)
+    recent.put(["a", "b"], np.eye(2, dtype=np.float32))
+    assert recent.get(["a"])[0] is not None  # "a" is now more recent than "b"
+    recent.put(["c"], np.ones((1, 2), np.float32))
+    assert [v is not None for v in recent.get(["a", "b", "c"])] == [True, False, True] and len(recent) == 2
