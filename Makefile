@@ -6,15 +6,21 @@ BIN    := $(VENV)/bin
 # multi-GB CUDA build, while 2.13.0 is the CPU build on this machine's disk.
 TORCH  := torch==2.13.0
 
-.PHONY: install browser run test test-fast lint fmt clean
+.PHONY: install lock browser run test test-fast lint fmt clean
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml Makefile
+# constraints.txt: the versions last tested together, so a fresh machine installs what passed.
+$(VENV)/.installed: pyproject.toml constraints.txt Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet "$(TORCH)" -e ".[dev,local]"
+	$(BIN)/pip install --quiet -c constraints.txt "$(TORCH)" -e ".[dev,local]"
 	touch $@
+
+# After upgrading packages in the venv and passing `make test`: record their versions.
+lock: install
+	{ sed -n '/^#/p' constraints.txt; $(BIN)/pip freeze --exclude-editable | grep -v '^torch=='; } > constraints.tmp
+	mv constraints.tmp constraints.txt
 
 run: install
 	$(BIN)/python app.py
