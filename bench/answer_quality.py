@@ -30,8 +30,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._index import asked_about, fresh_index  # noqa: E402
 from bench._index import encoder as bench_encoder  # noqa: E402
-from bench._index import fresh_index  # noqa: E402
 from bench._peer import PeerRecipe, peer_index  # noqa: E402
 from bench._report import DEFAULT_REPORT, NEWS, ROOT, SHARED, command, machine, table, update_section  # noqa: E402
 from index.datadir import DataDir  # noqa: E402
@@ -97,7 +97,7 @@ def sampled_set(
     rng = random.Random(seed)
     sample = [q for key in sorted(cells) for q in rng.sample(cells[key], min(per_kind, len(cells[key])))]
     if smoke:
-        records = [r for r in records if r["id"] in {q.article_id for q in sample}]
+        records = asked_about(records, sample)
     return records, sample
 
 
@@ -177,8 +177,7 @@ def main() -> None:
         records, questions = question_set(name)
         questions = limit_per_language(questions, args.limit)
         if args.smoke:
-            keep = {q.article_id for q in questions}
-            records = [r for r in records if r["id"] in keep]
+            records = asked_about(records, questions)
         for n in args.distractors if name != "seed" else [0]:
             pool = list(sample_distractors(NEWS, n)) if n else []
             with tempfile.TemporaryDirectory(prefix="sanad-answers-") as work:

@@ -27,8 +27,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._index import asked_about, fresh_index  # noqa: E402
 from bench._index import encoder as bench_encoder  # noqa: E402
-from bench._index import fresh_index  # noqa: E402
 from bench._report import DEFAULT_REPORT, NEWS, SHARED, command, machine, table, update_section  # noqa: E402
 from bench._reverse import english_holdout, reverse_holdout  # noqa: E402
 from index.arabic import tokenize  # noqa: E402
@@ -111,7 +111,7 @@ def signals(name: str, distractors: int, limit: int, data_dir: Path, smoke: bool
         records, questions = holdout(load_records(data / "articles.jsonl"), load_questions(data / "questions.jsonl"))
     questions = limit_per_language(questions, limit)
     if smoke:
-        records = [r for r in records if r["id"] in {q.article_id for q in questions}]
+        records = asked_about(records, questions)
     encoder = bench_encoder(data_dir)
     out: list[Signals] = []
     with tempfile.TemporaryDirectory(prefix="sanad-answerability-") as work:

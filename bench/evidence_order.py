@@ -25,8 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench._index import asked_about, fresh_index  # noqa: E402
 from bench._index import encoder as bench_encoder  # noqa: E402
-from bench._index import fresh_index  # noqa: E402
 from bench._report import DEFAULT_REPORT, NEWS, XQUAD, command, machine, table, update_section  # noqa: E402
 from bench._reverse import reverse_holdout  # noqa: E402
 from qa.engine import build_answerer  # noqa: E402
@@ -55,7 +55,7 @@ def questions(name: str, limit: int, smoke: bool = False) -> tuple[list[dict], l
         records, kept = holdout(load_records(XQUAD / "articles.jsonl"), english)
     kept = limit_per_language(kept, limit)
     if smoke:
-        records = [r for r in records if r["id"] in {q.article_id for q in kept}]
+        records = asked_about(records, kept)
     return records, kept
 
 
