@@ -13,6 +13,7 @@ import json
 import logging
 import shutil
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,8 @@ BACKENDS = ("auto", "torch", "openvino", "openvino-int8")
 DEFAULT_BACKEND = "openvino-int8"  # what "auto" picks: docs/benchmarks.md "embedding-backends"
 _E5_PROMPTS = {"query": "query: ", "passage": "passage: "}
 # Evidence sentences kept in memory (~2 KB each, ~40 MB): a question re-ranks the sentences of
-# 30-50 candidates, 4-7 s of embedding on 2 cores when none is kept (docs/benchmarks.md "scale")
+# 30-50 candidates, 3.5-7 s of embedding on 2 cores when none is kept (docs/benchmarks.md, "Where
+# a question's time went")
 RECENT_SENTENCES = 20_000
 _PROBE = "Sanad probe sentence: من يسيطر على الباغوز؟"
 
@@ -154,27 +156,34 @@ class Encoder(Embeddings):
         """Passage vectors, shape ``(len(texts), dimension)``, float32, unit length."""
         if self._cache is None:
             return self._encode(texts, self._passage_prompt)
-        cached = self._cache.get(self._passage_prompt, texts)
-        missing = [i for i, v in enumerate(cached) if v is None]
-        fresh = self._encode([texts[i] for i in missing], self._passage_prompt)
-        self._cache.put(self._passage_prompt, [texts[i] for i in missing], fresh)
-        out = np.zeros((len(texts), self.dimension), np.float32)
-        for i, vector in enumerate(cached):
-            if vector is not None:
-                out[i] = vector
-        if missing:
-            out[missing] = fresh
-        return out
+        cache, prompt = self._cache, self._passage_prompt
+        return self._kept(
+            texts,
+            lambda t: cache.get(prompt, t),
+            lambda t, v: cache.put(prompt, t, v),
+            lambda t: self._encode(t, prompt),
+        )
 
     def encode_sentences(self, texts: list[str]) -> np.ndarray:
         """Evidence sentences as passages (:meth:`encode_passages`), those met recently read from memory."""
-        kept = self.recent.get(texts)
-        missing = list(dict.fromkeys(t for t, v in zip(texts, kept) if v is None))
-        fresh = dict(zip(missing, self.encode_passages(missing))) if missing else {}
-        self.recent.put(list(fresh), np.array(list(fresh.values())))
+        return self._kept(texts, self.recent.get, self.recent.put, self.encode_passages)
+
+    def _kept(
+        self,
+        texts: list[str],
+        get: Callable[[list[str]], list[np.ndarray | None]],
+        put: Callable[[list[str], np.ndarray], None],
+        encode: Callable[[list[str]], np.ndarray],
+    ) -> np.ndarray:
+        """The vectors of ``texts``: those ``get`` finds, the others from ``encode`` (each once), given to ``put``."""
+        found = get(texts)
+        missing = list(dict.fromkeys(t for t, v in zip(texts, found) if v is None))
+        fresh = encode(missing) if missing else np.zeros((0, self.dimension), np.float32)
+        put(missing, fresh)
+        by_text = dict(zip(missing, fresh))
         out = np.zeros((len(texts), self.dimension), np.float32)
-        for i, (t, v) in enumerate(zip(texts, kept)):
-            out[i] = v if v is not None else fresh[t]
+        for i, (t, v) in enumerate(zip(texts, found)):
+            out[i] = v if v is not None else by_text[t]
         return out
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
