@@ -52,8 +52,9 @@ class FakeOpenAIServer:
     A reply is a text, or a function of the last user message that returns one. ``delay``
     seconds pass before the first byte (to exercise timeouts); clearing ``gate`` holds every reply
     until it is set again (at most a minute), so a test decides when the model answers instead of
-    racing a clock. ``requests`` records every request body. With ``p_found``, a request that asks for log-probabilities gets them for the
-    token that says ``true`` or ``false`` after ``"found":`` (that probability for true).
+    racing a clock. ``requests`` records every request body. With ``p_found``, a request that asks
+    for log-probabilities gets them for the token that says ``true`` or ``false`` after
+    ``"found":`` (that probability for true).
     """
 
     def __init__(self, replies: list[str], delay: float = 0.0, p_found: float | None = None):

@@ -265,9 +265,8 @@ def test_questions_asked_together_take_turns_at_the_model_and_hear_their_place(c
 
     first = threading.Thread(target=ask, args=(0,))
     first.start()
-    assert reached["writing"].wait(
-        120
-    )  # the first question holds the model (a cold, busy machine searches for 10-20 s)
+    # the first question holds the model (a cold, busy machine searches for 10-20 s)
+    assert reached["writing"].wait(120)
     second = threading.Thread(target=ask, args=(1,))
     second.start()
     told = reached["queued"].wait(120)
