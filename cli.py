@@ -86,7 +86,8 @@ def ingest_command(settings: Settings, paths: tuple[Path, ...], source: str, qui
         f"articles: {report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
         f"{report.duplicates} duplicates, {len(report.rejected)} rejected\n"
         f"passages: {report.passages_written} written, {report.passages_deleted} removed "
-        f"in {report.seconds:.1f} s ({report.passages_per_second:.1f} passages/s)"
+        f"in {report.seconds:.1f} s ({report.passages_per_second:.1f} passages/s)\n"
+        f"sentence vectors: {report.sentences_written} written"
     )
     if report.rejected:
         sys.exit(1)

@@ -4,6 +4,10 @@ An article whose content hash is already stored is skipped; a changed article ge
 passages written before its old ones are deleted, so a crash at any point leaves either
 version retrievable and the next run repairs the rest (passage ids are content hashes).
 Embedding runs in the calling thread while a writer thread stores the previous batch.
+
+Each passage's sentences are embedded too and stored beside it (re-ranking reads them at
+question time). Passages stored without them (by an older version, or with
+``embed_sentences`` off) get them on the next run that has it on.
 """
 
 from __future__ import annotations
@@ -16,9 +20,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm import tqdm
 
-from index.chunking import split_passages
+from index.chunking import split_passages, split_sentences
 from index.hybrid import HybridIndex
-from index.types import Article, IngestReport, Passage, Rejection, passage_id
+from index.types import Article, IngestReport, Passage, Rejection, passage_id, sentence_id
 
 _PLAN_BATCH = 200  # articles looked up in the store at once
 _BATCH_CHARS = 20_000_000  # and at most this much text held at once
@@ -31,6 +35,7 @@ class _Work:
 
     passages: list[Passage] = field(default_factory=list)
     stale: dict[str, set[str]] = field(default_factory=dict)  # article id -> passage ids
+    sentences_only: list[Passage] = field(default_factory=list)  # stored passages without their sentences
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,7 @@ class Chunking:
     target_words: int = 90
     max_words: int = 160
     embed_titles: bool = True  # the title is embedded with every passage
+    embed_sentences: bool = True  # each passage's sentences are embedded and stored beside it
 
 
 def ingest(
@@ -71,7 +77,10 @@ def ingest(
                 revision = revision or index.begin_change()
                 bar.total += len(work.passages)
                 bar.refresh()
-                _write(work, index, report, chunking.embed_titles, bar, on_passages)
+                _write(work, index, report, chunking, bar, on_passages)
+            if work.sentences_only:  # the passages are unchanged: no new revision for the lexical mirror
+                bar.total += len(work.sentences_only)
+                _write_sentences(work.sentences_only, index, report, bar)
     except BaseException:
         if revision:
             index.abandon_change()
@@ -121,6 +130,9 @@ def _plan(articles: list[Article], index: HybridIndex, report: IngestReport, wor
     """Sort a batch of articles into unchanged, duplicate, added and updated ones."""
     stored = index.dense.stored_articles([a.id for a in articles])
     holders = index.dense.articles_with_text([a.text_hash for a in articles if a.id not in stored])
+    held: set[str] = set()
+    if chunking.embed_sentences:
+        held = index.dense.sentences.passages_held([pid for old in stored.values() for pid in old.passage_ids])
     for article in articles:
         old = stored.get(article.id)
         if old is None and article.text_hash in holders:
@@ -130,6 +142,8 @@ def _plan(articles: list[Article], index: HybridIndex, report: IngestReport, wor
         new_ids = {p.id for p in passages}
         if old is not None and old.content_hash == article.content_hash and old.passage_ids == new_ids:
             report.unchanged += 1
+            if chunking.embed_sentences:
+                work.sentences_only.extend(p for p in passages if p.id not in held)
             continue
         if old is None:
             report.added += 1
@@ -138,8 +152,10 @@ def _plan(articles: list[Article], index: HybridIndex, report: IngestReport, wor
             stale = set(old.passage_ids) - new_ids
             if stale:
                 work.stale[article.id] = stale
-        held = old.passage_ids if old is not None else frozenset()
-        work.passages.extend(p for p in passages if p.id not in held)
+        kept = old.passage_ids if old is not None else frozenset()
+        work.passages.extend(p for p in passages if p.id not in kept)
+        if chunking.embed_sentences:
+            work.sentences_only.extend(p for p in passages if p.id in kept and p.id not in held)
 
 
 def make_passages(article: Article, target_words: int = 90, max_words: int = 160) -> list[Passage]:
@@ -160,7 +176,7 @@ def _write(
     work: _Work,
     index: HybridIndex,
     report: IngestReport,
-    with_title: bool,
+    chunking: Chunking,
     bar: tqdm,
     on_passages: Callable[[int, int], None] | None = None,
 ) -> None:
@@ -171,7 +187,8 @@ def _write(
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sanad-writer") as writer:
         for i in range(0, len(work.passages), _EMBED_BATCH):
             batch = work.passages[i : i + _EMBED_BATCH]
-            vectors = index.encoder.encode_passages([embedding_text(p, with_title) for p in batch])
+            vectors = index.encoder.encode_passages([embedding_text(p, chunking.embed_titles) for p in batch])
+            sentences = _embed_sentences(batch, index) if chunking.embed_sentences else None
             if pending is not None:
                 pending.result()  # one batch in flight: bounded memory, errors surface promptly
             done = []
@@ -180,9 +197,10 @@ def _write(
                 if remaining[p.article.id] == 0:
                     done.append(p.article.id)
             stale = sorted(set().union(*(work.stale.pop(a, set()) for a in done)))
-            pending = writer.submit(_store_batch, index, batch, vectors, stale)
+            pending = writer.submit(_store_batch, index, batch, vectors, sentences, stale)
             report.passages_deleted += len(stale)
             report.passages_written += len(batch)
+            report.sentences_written += len(sentences[0]) if sentences else 0
             bar.update(len(batch))
             if on_passages is not None:
                 on_passages(bar.n, int(bar.total))
@@ -194,7 +212,44 @@ def _write(
         report.passages_deleted += len(leftover)
 
 
-def _store_batch(index: HybridIndex, batch: list[Passage], vectors: np.ndarray, stale: list[str]) -> None:
+def _store_batch(
+    index: HybridIndex, batch: list[Passage], vectors: np.ndarray, sentences: _Sentences | None, stale: list[str]
+) -> None:
     index.write(batch, vectors)
+    if sentences is not None:
+        index.dense.sentences.write(*sentences)
     if stale:
         index.delete(stale)
+
+
+_Sentences = tuple[list[str], list[str], np.ndarray]  # sentence ids, their passages' ids, vectors
+
+
+def sentence_rows(passages: list[Passage]) -> tuple[list[str], list[str], list[str]]:
+    """Every sentence of ``passages``: its id (:func:`sentence_id`), its passage's id, its text."""
+    ids, owners, texts = [], [], []
+    for p in passages:
+        for s in split_sentences(p.text):
+            ids.append(sentence_id(p.id, p.start + s.start, p.start + s.end))
+            owners.append(p.id)
+            texts.append(p.text[s.start : s.end])
+    return ids, owners, texts
+
+
+def _embed_sentences(passages: list[Passage], index: HybridIndex) -> _Sentences:
+    """Every sentence of ``passages``; a text shared by two passages (their overlap) is embedded once."""
+    ids, owners, texts = sentence_rows(passages)
+    unique = list(dict.fromkeys(texts))
+    by_text = dict(zip(unique, index.encoder.encode_passages(unique))) if unique else {}
+    vectors = np.stack([by_text[t] for t in texts]) if texts else np.zeros((0, index.encoder.dimension), np.float32)
+    return ids, owners, vectors
+
+
+def _write_sentences(passages: list[Passage], index: HybridIndex, report: IngestReport, bar: tqdm) -> None:
+    """Embed and store the sentences of passages that are stored without them."""
+    for i in range(0, len(passages), _EMBED_BATCH):
+        batch = passages[i : i + _EMBED_BATCH]
+        sentences = _embed_sentences(batch, index)
+        index.dense.sentences.write(*sentences)
+        report.sentences_written += len(sentences[0])
+        bar.update(len(batch))

@@ -1,6 +1,9 @@
 """The dense store: passages, their vectors and metadata in one Chroma collection (embedded or a server).
 
-The collection records which embedding model built it and refuses another one. Searching goes
+Beside it, a second collection (``<name>.sentences``) holds the vectors of every passage's
+sentences, written at ingestion: re-ranking reads a candidate's best sentence, and reading
+stored vectors takes milliseconds where embedding 30-50 candidates' sentences takes seconds.
+Both collections record which embedding model built them and refuse another one. Searching goes
 through LangChain's Chroma wrapper; records come back typed (:class:`PassageRecord`). Keeping
 the BM25 mirror in step is not this module's business (``index/hybrid.py``).
 
@@ -90,22 +93,8 @@ class DenseStore:
         """Open (or create) collection ``name``, refusing one built by another embedding model."""
         self.location = location or f"Chroma, collection {name!r}"
         self._client, self._name = client, name
-        fingerprint = encoder.fingerprint()
-        try:
-            collection = _call(client.get_collection, name)
-            _check_model(collection.metadata or {}, encoder, fingerprint, self.location)
-        except NotFoundError:
-            collection = _call(
-                client.create_collection,
-                name,
-                metadata={
-                    "embedding_model": encoder.name,
-                    "embedding_dim": encoder.dimension,
-                    "embedding_fingerprint": json.dumps(fingerprint),
-                },
-                configuration={"hnsw": {"space": "cosine"}},
-            )
-        self._collection = collection
+        self._collection = _open_collection(client, name, encoder, self.location)
+        self.sentences = SentenceVectors(_open_collection(client, f"{name}.sentences", encoder, self.location))
         self._langchain = Chroma(
             client=client, collection_name=name, embedding_function=encoder, create_collection_if_not_exists=False
         )
@@ -131,10 +120,11 @@ class DenseStore:
             )
 
     def delete(self, passage_ids: Sequence[str]) -> None:
-        """Remove passages by id."""
+        """Remove passages by id, and their sentences' vectors."""
         ids = list(passage_ids)
         for i in range(0, len(ids), _PAGE):
             _call(self._collection.delete, ids=ids[i : i + _PAGE])
+        self.sentences.delete(ids)
 
     def search(
         self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None
@@ -219,6 +209,73 @@ class DenseStore:
             chunk = unique[i : i + _IN_LIMIT]
             page = _call(self._collection.get, where={key: {"$in": chunk}}, include=["metadatas"])
             yield page["ids"], [dict(m or {}) for m in page["metadatas"] or []]
+
+
+class SentenceVectors:
+    """The vectors of passages' sentences by :func:`index.types.sentence_id`, in their own collection."""
+
+    def __init__(self, collection: Any):
+        """Wrap an opened collection (:class:`DenseStore` opens it beside its passages)."""
+        self._collection = collection
+
+    def write(self, ids: Sequence[str], passage_ids: Sequence[str], vectors: np.ndarray) -> None:
+        """Store the vectors of sentences ``ids``, each tagged with the passage it was read from."""
+        for i in range(0, len(ids), _PAGE):
+            _call(
+                self._collection.upsert,
+                ids=list(ids[i : i + _PAGE]),
+                embeddings=vectors[i : i + _PAGE],
+                metadatas=[{"passage_id": pid} for pid in passage_ids[i : i + _PAGE]],
+            )
+
+    def get(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored vectors among ``ids``, by id (missing ones are left out)."""
+        if not ids:
+            return {}
+        page = _call(self._collection.get, ids=list(ids), include=["embeddings"])
+        vectors = page["embeddings"] if page["embeddings"] is not None else []
+        return {sid: np.asarray(v, np.float32) for sid, v in zip(page["ids"], vectors)}
+
+    def passages_held(self, passage_ids: Sequence[str]) -> set[str]:
+        """Which of ``passage_ids`` have their sentences stored."""
+        held: set[str] = set()
+        unique = list(dict.fromkeys(passage_ids))
+        for i in range(0, len(unique), _IN_LIMIT):
+            page = _call(
+                self._collection.get, where={"passage_id": {"$in": unique[i : i + _IN_LIMIT]}}, include=["metadatas"]
+            )
+            held.update(str((meta or {}).get("passage_id", "")) for meta in page["metadatas"] or [])
+        return held
+
+    def delete(self, passage_ids: Sequence[str]) -> None:
+        """Remove the sentences of ``passage_ids``."""
+        unique = list(dict.fromkeys(passage_ids))
+        for i in range(0, len(unique), _IN_LIMIT):
+            _call(self._collection.delete, where={"passage_id": {"$in": unique[i : i + _IN_LIMIT]}})
+
+    def count(self) -> int:
+        """Number of sentence vectors stored."""
+        return int(_call(self._collection.count))
+
+
+def _open_collection(client: Any, name: str, encoder: Encoder, location: str) -> Any:
+    """Collection ``name``, created for ``encoder``'s vectors when missing; another model's is refused."""
+    fingerprint = encoder.fingerprint()
+    try:
+        collection = _call(client.get_collection, name)
+        _check_model(collection.metadata or {}, encoder, fingerprint, location)
+        return collection
+    except NotFoundError:
+        return _call(
+            client.create_collection,
+            name,
+            metadata={
+                "embedding_model": encoder.name,
+                "embedding_dim": encoder.dimension,
+                "embedding_fingerprint": json.dumps(fingerprint),
+            },
+            configuration={"hnsw": {"space": "cosine"}},
+        )
 
 
 def _check_model(meta: dict[str, Any], encoder: Encoder, fingerprint: list[float], location: str) -> None:

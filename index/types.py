@@ -116,6 +116,7 @@ class IngestReport:
     duplicates: int = 0
     passages_written: int = 0
     passages_deleted: int = 0
+    sentences_written: int = 0  # sentence vectors stored (of new passages, and of old ones that had none)
     seconds: float = 0.0
     rejected: list[Rejection] = field(default_factory=list)
 
@@ -128,6 +129,14 @@ class IngestReport:
 def passage_id(article: Article, start: int, end: int) -> str:
     """Content-derived id: the same article content and span always give the same id."""
     return _digest(f"{article.id}\x1f{article.content_hash}\x1f{start}:{end}")
+
+
+def sentence_id(passage_id: str, start: int, end: int) -> str:
+    """A sentence of a passage: the passage's id and the sentence's span in the article's text.
+
+    Article offsets, so a passage trimmed of its overlap at question time names its sentences alike.
+    """
+    return f"{passage_id}:{start}:{end}"
 
 
 def date_to_int(date: str) -> int:

@@ -144,7 +144,7 @@ class Answerer:
         """The evidence of ``hits``, ranked with the weights the retriever ranked them by."""
         cross = self.retriever.cross if self.config.cross_order else None
         r = self.retriever
-        return read_evidence(query, hits, self.encoder, cross, r.cross_weight, r.own_script_bias)
+        return read_evidence(query, hits, self.encoder, cross, r.cross_weight, r.own_script_bias, r.dense.sentences)
 
     def _answerable(self, query: Query, hits: list[Hit], evidence: Evidence, given: str = "") -> bool:
         """Whether the passages answer ``query``, by the calibrated score (``qa/calibration.py``).

@@ -15,6 +15,8 @@ import numpy as np
 from index.chunking import split_sentences
 from index.crosslingual import CrossLingualEncoder
 from index.embeddings import Encoder
+from index.store import SentenceVectors
+from index.types import sentence_id
 from prompts import message
 from qa.news import attribution
 from qa.query import Query, crosses_scripts
@@ -60,14 +62,27 @@ def own_script_penalty(query: Query, hit: Hit, both: bool, bias: float) -> float
 
 
 def embed_sentences(
-    hits: list[Hit], which: Iterable[int], encoder: Encoder, query_vector: np.ndarray
+    hits: list[Hit],
+    which: Iterable[int],
+    encoder: Encoder,
+    query_vector: np.ndarray,
+    stored: SentenceVectors | None = None,
 ) -> dict[int, list[Sentence]]:
-    """The sentences of ``hits[i]`` for each ``i`` in ``which``, each distinct sentence embedded once."""
+    """The sentences of ``hits[i]`` for each ``i`` in ``which``, with their vectors.
+
+    Vectors stored at ingestion are read from ``stored``; the others are embedded, each distinct
+    sentence once (a passage stored without them, or an index written before they were kept).
+    """
     which = list(which)
     spans = [(i, hits[i], s) for i in which for s in split_sentences(hits[i].text)]
     texts = [hit.text[s.start : s.end] for _, hit, s in spans]
-    unique = list(dict.fromkeys(texts))
-    vectors = dict(zip(unique, encoder.encode_sentences(unique))) if unique else {}
+    vectors: dict[str, np.ndarray] = {}
+    if stored is not None and spans:
+        ids = [sentence_id(hit.passage_id, hit.start + s.start, hit.start + s.end) for _, hit, s in spans]
+        found = stored.get(ids)
+        vectors = {text: found[sid] for sid, text in zip(ids, texts) if sid in found}
+    unique = [t for t in dict.fromkeys(texts) if t not in vectors]
+    vectors.update(zip(unique, encoder.encode_sentences(unique)) if unique else ())
     embedded: dict[int, list[Sentence]] = {i: [] for i in which}
     for (i, hit, s), text in zip(spans, texts):
         v = vectors[text]
@@ -91,6 +106,7 @@ def read_evidence(
     cross: CrossLingualEncoder | None = None,
     weight: float = CROSS_WEIGHT,
     own_script_bias: float = OWN_SCRIPT_BIAS,
+    stored: SentenceVectors | None = None,
 ) -> Evidence:
     """The passages' sentences (embedded by the retriever, or here when it did not), ranked for quoting.
 
@@ -99,8 +115,10 @@ def read_evidence(
     question, every sentence ranks by its cosine + ``weight`` × the second encoder's, as the
     retriever ranked the passages (its ``score`` stays e5's cosine, which thresholds read).
     When passages of both scripts are read, those in the question's lose ``own_script_bias``.
+    Sentence vectors are read from ``stored`` where it holds them (:func:`embed_sentences`).
     """
-    embedded = embed_sentences(hits, [i for i, hit in enumerate(hits) if not hit.sentences], encoder, query.vector)
+    which = [i for i, hit in enumerate(hits) if not hit.sentences]
+    embedded = embed_sentences(hits, which, encoder, query.vector, stored)
     sentences = []
     for i, hit in enumerate(hits):
         for s in hit.sentences or embedded[i]:

@@ -38,8 +38,9 @@ the question's script loses OWN_SCRIPT_BIAS per cosine when others are in the ot
 Fit on XQuAD with every other article in English (docs/benchmarks.md "retrieval-mixed"); an index
 of one script is untouched.
 
-The sentences come back embedded with their hits, so the answer step reads them without
-embedding them again. Each hit carries its cosine similarity to the question
+The sentences' vectors are read from the store, where ingestion wrote them (only a passage
+stored without them is embedded here), and come back with their hits, so the answer step reads
+them without looking them up again. Each hit carries its cosine similarity to the question
 (lexical-only hits too), whatever ordered it.
 """
 
@@ -144,7 +145,7 @@ class Retriever:
     def _rerank(self, query: Query, hits: list[Hit], bm25: dict[str, float]) -> list[Hit]:
         """Passage cosine + best sentence cosine + BM25_WEIGHT × relative BM25 (+ names); hits keep their sentences."""
         assert self.encoder is not None
-        embedded = embed_sentences(hits, range(len(hits)), self.encoder, query.vector)
+        embedded = embed_sentences(hits, range(len(hits)), self.encoder, query.vector, self.dense.sentences)
         sentences = [embedded[i] for i in range(len(hits))]
         best_bm25 = max((bm25.get(h.passage_id, 0.0) for h in hits), default=0.0) or 1.0
         names = set() if query.arabic else name_keys(query.text)

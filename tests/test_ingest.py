@@ -1,12 +1,14 @@
 import json
 
+import numpy as np
 import pytest
 
+from index.chunking import split_sentences
 from index.errors import ModelMismatch
-from index.ingest import ingest, make_passages
+from index.ingest import Chunking, ingest, make_passages
 from index.loaders import load_paths
 from index.store import DenseStore, open_client
-from index.types import Article
+from index.types import Article, sentence_id
 from qa.query import make_query
 from qa.retrieve import Retriever
 from tests.conftest import SEED, TOWN
@@ -104,6 +106,48 @@ def test_an_update_interrupted_before_cleanup_is_repaired_by_the_next_run(index,
     report = _ingest(index, tmp_path)
     assert report.updated == 1 and report.passages_written == 0
     assert _ids(index) == {p.id for p in passages}
+
+
+def _sentences(passages):
+    """(id, text) of every sentence of ``passages``, as re-ranking names them."""
+    return [
+        (sentence_id(p.id, p.start + s.start, p.start + s.end), p.text[s.start : s.end])
+        for p in passages
+        for s in split_sentences(p.text)
+    ]
+
+
+def test_every_sentence_is_stored_with_the_models_vector_and_leaves_with_its_passage(index, tmp_path):
+    path = tmp_path / "a.txt"
+    path.write_text("عنوان\n" + SEED.read_text(encoding="utf-8"), encoding="utf-8")
+    report = _ingest(index, tmp_path)
+    [article] = [a for a in load_paths([tmp_path]) if isinstance(a, Article)]
+    ids, texts = zip(*_sentences(make_passages(article)))
+    stored = index.dense.sentences.get(ids)
+    assert report.sentences_written == len(ids) == len(stored) == index.dense.sentences.count()
+    assert np.allclose(np.stack([stored[i] for i in ids]), index.encoder.encode_passages(list(texts)), atol=1e-4)
+
+    path.write_text("عنوان آخر\n" + SEED.read_text(encoding="utf-8"), encoding="utf-8")  # new passage ids
+    _ingest(index, tmp_path)
+    [changed] = [a for a in load_paths([tmp_path]) if isinstance(a, Article)]
+    new_ids = [i for i, _ in _sentences(make_passages(changed))]
+    assert set(index.dense.sentences.get([*ids, *new_ids])) == set(new_ids)
+    assert index.dense.sentences.count() == len(new_ids)
+
+    index.delete_article(changed.id)
+    assert index.dense.sentences.count() == 0
+
+
+def test_passages_stored_without_their_sentences_get_them_on_the_next_run(index, tmp_path):
+    (tmp_path / "seed.md").write_bytes(SEED.read_bytes())
+    first = ingest(load_paths([tmp_path]), index, Chunking(embed_sentences=False))
+    assert first.passages_written > 0 and first.sentences_written == index.dense.sentences.count() == 0
+    revision = index.dense.revision()
+    again = _ingest(index, tmp_path)
+    assert (again.unchanged, again.passages_written) == (1, 0)
+    assert again.sentences_written == index.dense.sentences.count() > 0
+    assert index.dense.revision() == revision  # the passages did not change
+    assert _ingest(index, tmp_path).sentences_written == 0
 
 
 def test_identical_articles_under_different_names_are_stored_once(index, tmp_path):

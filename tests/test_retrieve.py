@@ -132,13 +132,33 @@ def test_a_latin_script_question_s_names_raise_the_passages_that_spell_them_in_a
     assert seattle["seattle"] - seattle_0["seattle"] == pytest.approx(NAME_WEIGHT / 2)
 
 
-def test_sentences_read_for_one_question_are_not_embedded_again_for_the_next(hybrid, monkeypatch):
-    """Re-ranking embeds every candidate's sentences; a follow-up reads the same ones from memory."""
-    encoder = hybrid.encoder
-    encoder.recent.clear()
+def _watch_embedding(encoder, monkeypatch):
+    """The texts ``encoder`` embeds from now on, and its real ``encode_passages``."""
     embedded: list[str] = []
     model = encoder.encode_passages
     monkeypatch.setattr(encoder, "encode_passages", lambda texts: embedded.extend(texts) or model(texts))
+    return embedded, model
+
+
+def test_a_question_reads_its_candidates_sentences_from_the_store(hybrid, monkeypatch):
+    """Ingestion stored every passage's sentences: re-ranking embeds none of them."""
+    hybrid.encoder.recent.clear()
+    embedded, model = _watch_embedding(hybrid.encoder, monkeypatch)
+    retriever = Retriever(hybrid.dense, hybrid.lexical, encoder=hybrid.encoder)
+    hits = retriever.search(make_query("من يسيطر على الباغوز؟", hybrid.encoder))
+    sentences = [s for h in hits for s in h.sentences]
+    assert sentences and embedded == [] and len(hybrid.encoder.recent) == 0
+    kept = np.stack([s.vector for s in sentences])
+    assert np.allclose(kept, model([s.text for s in sentences]), atol=1e-4)  # the model's vectors, not others
+
+
+def test_sentences_read_for_one_question_are_not_embedded_again_for_the_next(hybrid, monkeypatch):
+    """Without stored sentences (an older index), a follow-up reads the ones embedded for the first from memory."""
+    hybrid.dense.sentences.delete([pid for pid, _, _ in hybrid.dense.rows(documents=False)])
+    assert hybrid.dense.sentences.count() == 0
+    encoder = hybrid.encoder
+    encoder.recent.clear()
+    embedded, model = _watch_embedding(encoder, monkeypatch)
     retriever = Retriever(hybrid.dense, hybrid.lexical, encoder=encoder)  # re-ranking by sentence, as answers do
     first = retriever.search(make_query("من يسيطر على الباغوز؟", encoder))
     read = len(embedded)
