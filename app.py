@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import socket
 import tempfile
 import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -36,7 +40,8 @@ def create_app(service: Service, web: WebConfig | None = None) -> FastAPI:
     web = web or WebConfig()
     # Gradio accepts a file value from a browser only if it lies in this folder; a private one
     # per process means no file of anybody else's (the pages themselves never upload).
-    os.environ.setdefault("GRADIO_TEMP_DIR", tempfile.mkdtemp(prefix="sanad-gradio-"))
+    if "GRADIO_TEMP_DIR" not in os.environ:  # `serve` makes it, and removes it when the server stops
+        os.environ["GRADIO_TEMP_DIR"] = tempfile.mkdtemp(prefix="sanad-gradio-")
     app = create_api(service)
     css = static("sanad.css")
     for path, compact in (("/embed", True), ("/", False)):
@@ -117,11 +122,16 @@ def serve(settings: Any) -> None:
             shown = phase.split(" (")[0]
             logger.info("Getting ready: %s", phase)
 
+    uploads = None if "GRADIO_TEMP_DIR" in os.environ else Path(tempfile.mkdtemp(prefix="sanad-gradio-"))
+    if uploads is not None:
+        os.environ["GRADIO_TEMP_DIR"] = str(uploads)
     try:
         app = create_app(build_service(settings.service(), watch=True, progress=progress), web)
     finally:
         early.should_exit = True
         thread.join()
+    if uploads is not None:
+        remove_on_shutdown(app, uploads)
     logger.info("Sanad on http://%s:%d (chat /, embed /embed/, API /docs)", web.host, web.port)
     logger.info("Answering requests for host names %s (SANAD_ALLOWED_HOSTS)", ", ".join(hosts))
     if not web.embed_origins:
@@ -130,6 +140,25 @@ def serve(settings: Any) -> None:
             "(e.g. https://wiki.example.org) in SANAD_EMBED_ORIGINS"
         )
     uvicorn.Server(uvicorn_config(app, web)).run(sockets=[sock])
+
+
+def remove_on_shutdown(app: FastAPI, folder: Path) -> None:
+    """Delete ``folder`` when ``app`` shuts down.
+
+    At the end of the lifespan, not with ``atexit``: on SIGTERM uvicorn shuts the app down, then
+    raises the signal again, which ends the process before ``atexit`` handlers run.
+    """
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[Any]:
+        try:
+            async with inner(app) as state:
+                yield state
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    app.router.lifespan_context = lifespan
 
 
 def listen(host: str, port: int) -> socket.socket:

@@ -126,6 +126,9 @@ def test_a_first_start_shows_what_it_is_doing_then_the_chat(page, data_dir, tmp_
     """`python app.py` on an empty index: the port answers at once with the phase, then the chat."""
     port = free_port()
     env = {**os.environ, "SANAD_DATA_DIR": str(data_dir), "SANAD_LLM": "extractive", "SANAD_PORT": str(port)}
+    env.pop("GRADIO_TEMP_DIR", None)
+    env["TMPDIR"] = str(tmp_path / "tmp")  # the server's private Gradio folder is made here
+    (tmp_path / "tmp").mkdir()
     server = subprocess.Popen([sys.executable, "app.py"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -144,9 +147,11 @@ def test_a_first_start_shows_what_it_is_doing_then_the_chat(page, data_dir, tmp_
         page.wait_for_selector("#question textarea", timeout=300_000)  # the page reloaded itself into the chat
         ask(page, "Who controls Baghouz?", 0)
         assert httpx.get(f"{base}/readyz", timeout=5).json()["ready"] is True
+        assert len(list((tmp_path / "tmp").glob("sanad-gradio-*"))) == 1
     finally:
         server.terminate()
         _, err = server.communicate(timeout=60)
+    assert not list((tmp_path / "tmp").glob("sanad-gradio-*"))  # removed when the server stopped
     log = err.decode()
     assert "Getting ready: loading the embedding model" in log and "Getting ready: indexing the demo articles" in log
     assert log.count("Getting ready: indexing") == 1  # one console line per phase, not one per batch
