@@ -16,6 +16,7 @@ from index.datadir import DataDir
 from index.embeddings import Encoder
 from index.hybrid import HybridIndex, IndexConfig, open_index
 from index.ingest import Chunking, ingest
+from index.language import question_language
 from index.loaders import load_paths
 from index.types import IngestReport
 from qa import local_llm
@@ -78,6 +79,7 @@ def build_service(
     if watch:
         if index.lexical is not None:
             index.lexical.warm()  # the first question should not pay for building BM25
+        question_language("Which language is this in?")  # loads langdetect's profiles (~1 s) before a question does
         index.watch()
     if config.llm.backend != "extractive":
         progress("starting the language model")
