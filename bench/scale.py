@@ -7,8 +7,10 @@ with the shipped backend and says how long that took). Per size and Chroma mode:
 the index, p50/p95 of retrieval alone (shipped hybrid: query vector + HNSW + BM25 + fusion; a
 different question each time, so no remembered query vector) and of a full extractive answer,
 the first search (which builds BM25 from its file), a search right after a 64-passage write
-(BM25 appends), and RSS of this process and of the Chroma server. Writes a table to
-docs/benchmarks.md and a plot to docs/scale.png.
+(BM25 appends), and RSS of this process and of the Chroma server. Each cell runs twice: with
+the passages' sentence vectors stored beside them (as ingestion writes them) and without (the
+baseline: re-ranking embeds its candidates' sentences). Writes a table to docs/benchmarks.md
+and a plot to docs/scale.png.
 
     python bench/scale.py                              # 1k, 10k, 100k; embedded and server
     python bench/scale.py --smoke                      # 300 and 600 passages; temp report
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import gc
 import gzip
+import itertools
 import json
 import random
 import statistics
@@ -36,7 +39,7 @@ from bench._index import encoder as bench_encoder  # noqa: E402
 from bench._index import fresh_index  # noqa: E402
 from bench._report import DEFAULT_REPORT, NEWS, ROOT, XQUAD, machine, table, update_section  # noqa: E402
 from index.hybrid import HybridIndex  # noqa: E402
-from index.ingest import embedding_text, make_passages  # noqa: E402
+from index.ingest import embedding_text, make_passages, sentence_rows  # noqa: E402
 from index.loaders import article_from_record, load_paths  # noqa: E402
 from index.store import ChromaServer  # noqa: E402
 from index.types import Article, Passage  # noqa: E402
@@ -104,6 +107,13 @@ def main() -> None:
     ap.add_argument("--output", type=Path, default=DEFAULT_REPORT)
     ap.add_argument("--plot", type=Path, default=ROOT / "docs" / "scale.png")
     ap.add_argument("--prepare", action="store_true", help="only embed (and cache) the pool's vectors, then stop")
+    ap.add_argument(
+        "--sentences",
+        nargs="+",
+        default=["stored", "embedded"],
+        choices=["stored", "embedded"],
+        help="sentence vectors stored at ingestion, or embedded by each question (the baseline)",
+    )
     ap.add_argument("--smoke", action="store_true")
     args = ap.parse_args()
     if args.smoke:
@@ -123,6 +133,15 @@ def main() -> None:
     vectors = np.concatenate(parts)
     embed_seconds = time.perf_counter() - t0
     print(f"{len(passages)} passage vectors in {embed_seconds:.0f} s ({embeddings.backend}, cache)", flush=True)
+    sentences = sentence_rows(passages) if "stored" in args.sentences else ([], [], [])
+    t0 = time.perf_counter()
+    sentence_vectors = np.zeros((0, embeddings.dimension), np.float32)
+    if sentences[0]:
+        unique = list(dict.fromkeys(sentences[2]))
+        by_text = dict(zip(unique, embeddings.encode_passages(unique)))
+        sentence_vectors = np.stack([by_text[t] for t in sentences[2]])
+    sentence_seconds = time.perf_counter() - t0
+    print(f"{len(sentences[0])} sentence vectors in {sentence_seconds:.0f} s (cache)", flush=True)
     if args.prepare:
         return
     # measure as the service runs: no vector cache (else evidence sentences embedded for one cell
@@ -135,54 +154,68 @@ def main() -> None:
     questions = [q.question for q in qs if q.lang == "ar"][:half] + [q.question for q in qs if q.lang == "en"][:half]
     random.Random(2).shuffle(questions)
 
-    rows, series = [], {}
-    for mode in args.modes:
-        for size in args.sizes:
-            gc.collect()
-            embeddings.recent.clear()  # each cell starts as a fresh server: no sentence read before
-            with tempfile.TemporaryDirectory(prefix="sanad-scale-") as work:
-                server, chroma = None, None
-                if mode == "server":
-                    port = free_port()
-                    server = start_chroma(Path(work) / "chroma", port)
-                    chroma = ChromaServer("127.0.0.1", port)
-                try:
-                    rss_before = me.memory_info().rss
-                    index = fresh_index(Path(work), embeddings, "scale", chroma)
-                    t0 = time.perf_counter()
-                    for i in range(0, size, 1000):
-                        index.write(passages[i : min(size, i + 1000)], vectors[i : min(size, i + 1000)])
-                    load_seconds = time.perf_counter() - t0
-                    m = measure(index, questions, args.answers)
-                    # a write, then a question: the lexical index follows by appending, not rebuilding
-                    index.write(passages[size : size + WRITE], vectors[size : size + WRITE])
-                    t0 = time.perf_counter()
-                    query = make_query(questions[-1] + " after a write", embeddings)
-                    build_answerer(index).retriever.search(query, k=5)
-                    m["after_write_ms"] = 1000 * (time.perf_counter() - t0)
-                    rss = me.memory_info().rss
-                    server_rss = psutil.Process(server.pid).memory_info().rss if server else 0
-                finally:
-                    if server is not None:
-                        server.terminate()
-                        server.wait(timeout=60)
-            rows.append(
-                [
-                    mode,
-                    f"{size:,}",
-                    f"{load_seconds:.0f}",
-                    f"{m['first_ms']:.0f}",
-                    f"{m['after_write_ms']:.0f}",
-                    f"{m['retrieval_p50']:.0f} / {m['retrieval_p95']:.0f}",
-                    f"{m['answer_p50']:.0f} / {m['answer_p95']:.0f}",
-                    f"{rss / MB:.0f} ({(rss - rss_before) / MB:+.0f})",
-                    f"{server_rss / MB:.0f}" if server else "-",
-                ]
-            )
-            series.setdefault(mode, []).append((size, m))
-            print(rows[-1], flush=True)
+    rows_of: dict[str, list[int]] = {}
+    for j, owner in enumerate(sentences[1]):
+        rows_of.setdefault(owner, []).append(j)
+
+    def write(index: HybridIndex, which: range, with_sentences: bool) -> None:
+        """Passages ``which`` of the pool, with their sentence vectors when ``with_sentences``, as ingestion writes."""
+        index.write(passages[which.start : which.stop], vectors[which.start : which.stop])
+        if with_sentences:
+            keep = [j for i in which for j in rows_of.get(passages[i].id, [])]
+            ids, owners = [sentences[0][j] for j in keep], [sentences[1][j] for j in keep]
+            index.dense.sentences.write(ids, owners, sentence_vectors[keep])
+
+    rows: list[list[object]] = []
+    series: dict[str, list[tuple[int, dict[str, float]]]] = {}
+    for way, mode, size in itertools.product(args.sentences, args.modes, args.sizes):
+        gc.collect()
+        embeddings.recent.clear()  # each cell starts as a fresh server: no sentence read before
+        with tempfile.TemporaryDirectory(prefix="sanad-scale-") as work:
+            server, chroma = None, None
+            if mode == "server":
+                port = free_port()
+                server = start_chroma(Path(work) / "chroma", port)
+                chroma = ChromaServer("127.0.0.1", port)
+            try:
+                rss_before = me.memory_info().rss
+                index = fresh_index(Path(work), embeddings, "scale", chroma)
+                t0 = time.perf_counter()
+                for i in range(0, size, 1000):
+                    write(index, range(i, min(size, i + 1000)), way == "stored")
+                load_seconds = time.perf_counter() - t0
+                m = measure(index, questions, args.answers)
+                # a write, then a question: the lexical index follows by appending, not rebuilding
+                write(index, range(size, size + WRITE), way == "stored")
+                t0 = time.perf_counter()
+                query = make_query(questions[-1] + " after a write", embeddings)
+                build_answerer(index).retriever.search(query, k=5)
+                m["after_write_ms"] = 1000 * (time.perf_counter() - t0)
+                rss = me.memory_info().rss
+                server_rss = psutil.Process(server.pid).memory_info().rss if server else 0
+            finally:
+                if server is not None:
+                    server.terminate()
+                    server.wait(timeout=60)
+        rows.append(
+            [
+                way,
+                mode,
+                f"{size:,}",
+                f"{load_seconds:.0f}",
+                f"{m['first_ms']:.0f}",
+                f"{m['after_write_ms']:.0f}",
+                f"{m['retrieval_p50']:.0f} / {m['retrieval_p95']:.0f}",
+                f"{m['answer_p50']:.0f} / {m['answer_p95']:.0f}",
+                f"{rss / MB:.0f} ({(rss - rss_before) / MB:+.0f})",
+                f"{server_rss / MB:.0f}" if server else "-",
+            ]
+        )
+        series.setdefault(f"{mode}, sentences {way}", []).append((size, m))
+        print(rows[-1], flush=True)
 
     headers = [
+        "sentence vectors",
         "Chroma",
         "passages",
         "write s",
@@ -201,8 +234,11 @@ def main() -> None:
         f"`python bench/scale.py --sizes {' '.join(map(str, args.sizes))}` — XQuAD's Arabic articles + news "
         f"passages, {args.questions} questions (half Arabic, half English), {args.answers} full extractive "
         f"answers per size; backend {embeddings.backend}. The {len(passages):,} passage vectors took "
-        f"{embed_seconds / 60:.1f} min to get (vectors already in the embedding cache in `data/cache/` are not "
-        f"embedded again). Plot: [scale.png](scale.png).\n\n" + out
+        f"{embed_seconds / 60:.1f} min to get, their {len(sentences[0]):,} sentence vectors "
+        f"{sentence_seconds / 60:.1f} min (vectors already in the embedding cache in `data/cache/` are not "
+        f"embedded again). Sentence vectors *stored*: written beside the passages, as ingestion does; "
+        f"*embedded*: not stored, so re-ranking embeds its candidates' sentences (the baseline). "
+        f"Plot: [scale.png](scale.png).\n\n" + out
     )
     update_section(args.output, "scale", body)
 
