@@ -205,5 +205,6 @@ def report_dict(report: IngestReport) -> dict[str, Any]:
         "rejected": [{"origin": r.origin, "reason": r.reason} for r in report.rejected],
         "passages_written": report.passages_written,
         "passages_deleted": report.passages_deleted,
+        "sentences_written": report.sentences_written,
         "seconds": round(report.seconds, 2),
     }

@@ -91,6 +91,7 @@ def test_the_index_writes_searches_and_deletes_in_both_legs(hybrid) -> None:
     report = ingest([article], hybrid)
     passages = make_passages(article)
     assert report.passages_written == hybrid.count() == hybrid.lexical.count() == len(passages)
+    assert report.sentences_written == hybrid.dense.sentences.count() > len(passages)  # their own collection
     assert hybrid.lexical.revision == hybrid.dense.revision() != ""
     query = make_query("Who controls Baghouz?", hybrid.encoder)
     for mode in ("dense", "hybrid"):
@@ -100,6 +101,8 @@ def test_the_index_writes_searches_and_deletes_in_both_legs(hybrid) -> None:
     assert record.text == article.text[record.start : record.end] and vector.shape == (384,)
     hybrid.delete([p.id for p in passages[:2]])
     assert hybrid.count() == hybrid.lexical.count() == len(passages) - 2
+    assert not hybrid.dense.sentences.passages_held([p.id for p in passages[:2]])
+    assert hybrid.dense.sentences.passages_held([p.id for p in passages]) == {p.id for p in passages[2:]}
     assert hybrid.stats()["articles"] == 1 and hybrid.articles()[0]["passages"] == len(passages) - 2
 
 
