@@ -120,11 +120,15 @@ class DenseStore:
             )
 
     def delete(self, passage_ids: Sequence[str]) -> None:
-        """Remove passages by id, and their sentences' vectors."""
+        """Remove passages by id, and their sentences' vectors.
+
+        The sentences first: a crash in between leaves a passage without them (embedded when
+        read, stored again by the next ingestion), never vectors that no passage names.
+        """
         ids = list(passage_ids)
+        self.sentences.delete(ids)
         for i in range(0, len(ids), _PAGE):
             _call(self._collection.delete, ids=ids[i : i + _PAGE])
-        self.sentences.delete(ids)
 
     def search(
         self, vector: np.ndarray, k: int, where: dict[str, Any] | None = None
@@ -219,14 +223,23 @@ class SentenceVectors:
         self._collection = collection
 
     def write(self, ids: Sequence[str], passage_ids: Sequence[str], vectors: np.ndarray) -> None:
-        """Store the vectors of sentences ``ids``, each tagged with the passage it was read from."""
-        for i in range(0, len(ids), _PAGE):
+        """Store the vectors of sentences ``ids``, each tagged with the passage it was read from.
+
+        A passage's sentences go in one call (pages end between passages): a crash leaves a
+        passage with all of them or none, and :meth:`passages_held` counts only whole ones.
+        """
+        start = 0
+        while start < len(ids):
+            end = min(start + _PAGE, len(ids))
+            while end < len(ids) and passage_ids[end] == passage_ids[end - 1]:
+                end += 1
             _call(
                 self._collection.upsert,
-                ids=list(ids[i : i + _PAGE]),
-                embeddings=vectors[i : i + _PAGE],
-                metadatas=[{"passage_id": pid} for pid in passage_ids[i : i + _PAGE]],
+                ids=list(ids[start:end]),
+                embeddings=vectors[start:end],
+                metadatas=[{"passage_id": pid} for pid in passage_ids[start:end]],
             )
+            start = end
 
     def get(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
         """The stored vectors among ``ids``, by id (missing ones are left out)."""

@@ -138,6 +138,21 @@ def test_every_sentence_is_stored_with_the_models_vector_and_leaves_with_its_pas
     assert index.dense.sentences.count() == 0
 
 
+def test_a_passages_sentences_are_written_in_one_call(index, monkeypatch):
+    """A crash between two writes leaves a passage with all its sentences or none, never some."""
+    monkeypatch.setattr("index.store._PAGE", 3)
+    calls: list[list[str]] = []
+    collection = index.dense.sentences._collection
+    upsert = collection.upsert
+    monkeypatch.setattr(collection, "upsert", lambda **kw: calls.append(kw["metadatas"]) or upsert(**kw))
+    owners = ["a", "a", "b", "b", "b", "c", "d", "d"]
+    vectors = np.eye(len(owners), index.encoder.dimension, dtype=np.float32)
+    index.dense.sentences.write([f"s{i}" for i in range(len(owners))], owners, vectors)
+    per_call = [{m["passage_id"] for m in metas} for metas in calls]
+    assert len(calls) > 1 and all(not (x & y) for i, x in enumerate(per_call) for y in per_call[i + 1 :])
+    assert index.dense.sentences.count() == len(owners)
+
+
 def test_passages_stored_without_their_sentences_get_them_on_the_next_run(index, tmp_path):
     (tmp_path / "seed.md").write_bytes(SEED.read_bytes())
     first = ingest(load_paths([tmp_path]), index, Chunking(embed_sentences=False))
