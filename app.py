@@ -127,6 +127,10 @@ def serve(settings: Any) -> None:
         os.environ["GRADIO_TEMP_DIR"] = str(uploads)
     try:
         app = create_app(build_service(settings.service(), watch=True, progress=progress), web)
+    except BaseException:
+        if uploads is not None:
+            shutil.rmtree(uploads, ignore_errors=True)
+        raise
     finally:
         early.should_exit = True
         thread.join()

@@ -155,3 +155,14 @@ def test_serve_starts_the_web_app(sanad_exe, data_dir, tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_a_server_that_cannot_start_says_why_and_leaves_no_folder_behind(sanad_exe, data_dir, tmp_path):
+    """`sanad serve` against an unreachable Chroma: a clear error, and its private Gradio folder removed."""
+    (tmp_path / "tmp").mkdir()
+    env = _env(data_dir, SANAD_CHROMA_HOST="127.0.0.1", SANAD_CHROMA_PORT=str(servers.free_port()))
+    env.pop("GRADIO_TEMP_DIR", None)
+    env["TMPDIR"] = str(tmp_path / "tmp")
+    result = _run(sanad_exe, "serve", "--port", str(servers.free_port()), env=env)
+    assert result.returncode != 0 and "Cannot reach the Chroma server" in result.stderr, result.stderr[-2000:]
+    assert not list((tmp_path / "tmp").glob("sanad-gradio-*"))
