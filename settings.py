@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from index.datadir import DataDir
@@ -54,8 +54,16 @@ class Settings(BaseSettings):
         min_length=3,
         max_length=63,
         pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9]$",
-        description="Name of the Chroma collection holding the passages.",
+        description="Name of the Chroma collection holding the passages (its sentence vectors: '<name>.sentences').",
     )
+
+    @field_validator("collection")
+    @classmethod
+    def _not_sentence_vectors(cls, name: str) -> str:
+        if name.endswith(".sentences"):
+            raise ValueError("must not end in '.sentences': that is the name of a collection's sentence vectors")
+        return name
+
     chroma_host: str | None = Field(
         None,
         description="Host of a Chroma server (`chroma run`); unset means the embedded store.",

@@ -21,3 +21,11 @@ def test_environment_overrides_and_bounds(monkeypatch, tmp_path):
     monkeypatch.setenv("SANAD_CHUNK_WORDS", "0")
     with pytest.raises(ValidationError):
         Settings(_env_file=None)
+
+
+def test_a_collection_cannot_take_the_name_of_another_ones_sentence_vectors(monkeypatch, tmp_path):
+    monkeypatch.setenv("SANAD_COLLECTION", "news.sentences")
+    with pytest.raises(ValidationError, match="sentence vectors"):
+        Settings(_env_file=None)
+    monkeypatch.setenv("SANAD_COLLECTION", "news.sentences-2019")
+    assert Settings(_env_file=None).collection == "news.sentences-2019"
