@@ -34,11 +34,17 @@ from tests.processes import free_port, wait_ready  # noqa: E402
 SANAD = Path(sys.executable).parent / "sanad"
 
 
-def questions(n: int, skip: int = 0) -> list[str]:
-    """``n`` Arabic and ``n`` English XQuAD questions after the first ``skip`` of each, interleaved."""
+def questions(n: int, other_than: list[str] | None = None) -> list[str]:
+    """The first ``n`` Arabic and ``n`` English XQuAD questions, interleaved.
+
+    With ``other_than``: the first ones about other articles than those questions ask about.
+    """
     records = [json.loads(line) for line in open(SHARED / "data" / "xquad" / "questions.jsonl", encoding="utf-8")]
-    ar = [r["question"] for r in records if r["lang"] == "ar"][skip : skip + n]
-    en = [r["question"] for r in records if r["lang"] == "en"][skip : skip + n]
+    asked = {r["question"] for r in records} & set(other_than or [])
+    shun = {r["article_id"] for r in records if r["question"] in asked}  # both languages ask about the Arabic one
+    records = [r for r in records if r["article_id"] not in shun]
+    ar = [r["question"] for r in records if r["lang"] == "ar"][:n]
+    en = [r["question"] for r in records if r["lang"] == "en"][:n]
     return [q for pair in zip(ar, en) for q in pair]
 
 
@@ -66,8 +72,9 @@ def cli_rows(llm: str, qs: list[str], env: dict[str, str]) -> list[list[object]]
 def api_rows(llm: str, qs: list[str], streamed: list[str], env: dict[str, str]) -> list[list[object]]:
     """`/api/ask` latency seen by the client for ``qs``, against the engine's own time; first token for ``streamed``.
 
-    ``streamed`` are other questions: one asked twice would find its prompt in the model
-    server's cache (and its sentences in memory), which makes a first token no user waits for.
+    ``streamed`` are questions about other articles: one asked twice, or one reading the same
+    passages, would find its prompt (or most of it) in the model server's cache, and its
+    sentences in memory, which makes a first token no user waits for.
     """
     port = free_port()
     server = subprocess.Popen(
@@ -131,7 +138,7 @@ def main() -> None:
             rows += cli_rows(llm, qs, env)
             print(table(HEADERS, rows[-1:]), flush=True)
         if "api" not in args.skip:
-            rows += api_rows(llm, qs, questions(args.n, skip=args.n), env)
+            rows += api_rows(llm, qs, questions(args.n, other_than=qs), env)
             print(table(HEADERS, rows[-1:]), flush=True)
     result = table(HEADERS, rows)
     print(result)
@@ -144,8 +151,8 @@ def main() -> None:
         "baseline is `sanad stats`, the same start without answering. `/api/ask` is measured by an HTTP client "
         "against a running `python app.py`; its baseline is the engine's own `timings_ms.total` for the same "
         "requests, so the ratio is what HTTP and JSON add. *First token* is the first `token` event of "
-        "`/api/ask/stream`, for as many other questions (the next ones of each language): a question asked "
-        "twice would find its prompt in the model server's cache.\n\n"
+        "`/api/ask/stream`, for as many questions about other articles: a question asked twice, or about "
+        "the same passages, would find its prompt (or most of it) in the model server's cache.\n\n"
         f"{result}\n\nReproduce: `.venv/bin/python bench/latency.py --llm {' '.join(args.llm)} --n {args.n}`",
     )
 
