@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm import tqdm
 
-from index.chunking import split_passages, split_sentences
+from index.chunking import Span, split_passages, split_sentences
 from index.hybrid import HybridIndex
 from index.types import Article, IngestReport, Passage, Rejection, passage_id, sentence_id
 
@@ -225,12 +225,21 @@ def _store_batch(
 _Sentences = tuple[list[str], list[str], np.ndarray]  # sentence ids, their passages' ids, vectors
 
 
+def passage_sentences(passage_id: str, start: int, text: str) -> list[tuple[str, Span]]:
+    """The sentences of a passage starting at ``start`` in its article: each one's id and span in ``text``.
+
+    Ingestion stores the vectors under these ids and re-ranking looks them up by them, so both
+    name sentences here.
+    """
+    return [(sentence_id(passage_id, start + s.start, start + s.end), s) for s in split_sentences(text)]
+
+
 def sentence_rows(passages: list[Passage]) -> tuple[list[str], list[str], list[str]]:
     """Every sentence of ``passages``: its id (:func:`sentence_id`), its passage's id, its text."""
     ids, owners, texts = [], [], []
     for p in passages:
-        for s in split_sentences(p.text):
-            ids.append(sentence_id(p.id, p.start + s.start, p.start + s.end))
+        for sid, s in passage_sentences(p.id, p.start, p.text):
+            ids.append(sid)
             owners.append(p.id)
             texts.append(p.text[s.start : s.end])
     return ids, owners, texts

@@ -12,11 +12,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from index.chunking import split_sentences
 from index.crosslingual import CrossLingualEncoder
 from index.embeddings import Encoder
+from index.ingest import passage_sentences
 from index.store import SentenceVectors
-from index.types import sentence_id
 from prompts import message
 from qa.news import attribution
 from qa.query import Query, crosses_scripts
@@ -74,17 +73,21 @@ def embed_sentences(
     sentence once (a passage stored without them, or an index written before they were kept).
     """
     which = list(which)
-    spans = [(i, hits[i], s) for i in which for s in split_sentences(hits[i].text)]
-    texts = [hit.text[s.start : s.end] for _, hit, s in spans]
+    spans = [
+        (i, hits[i], sid, s)
+        for i in which
+        for sid, s in passage_sentences(hits[i].passage_id, hits[i].start, hits[i].text)
+    ]
+    texts = [hit.text[s.start : s.end] for _, hit, _, s in spans]
     vectors: dict[str, np.ndarray] = {}
     if stored is not None and spans:
-        ids = [sentence_id(hit.passage_id, hit.start + s.start, hit.start + s.end) for _, hit, s in spans]
+        ids = [sid for _, _, sid, _ in spans]
         found = stored.get(ids)
         vectors = {text: found[sid] for sid, text in zip(ids, texts) if sid in found}
     unique = [t for t in dict.fromkeys(texts) if t not in vectors]
     vectors.update(zip(unique, encoder.encode_sentences(unique)) if unique else ())
     embedded: dict[int, list[Sentence]] = {i: [] for i in which}
-    for (i, hit, s), text in zip(spans, texts):
+    for (i, hit, _, s), text in zip(spans, texts):
         v = vectors[text]
         score = float(v @ query_vector)
         embedded[i].append(Sentence(i, text, hit.start + s.start, hit.start + s.end, v, score, score))
