@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from index.arabic import normalize
 from index.crosslingual import CrossLingualEncoder
 from index.embeddings import Encoder
 from index.ingest import passage_sentences
@@ -43,7 +44,7 @@ class Evidence:
     """Every sentence of the passages read, and the ranked candidates for quoting."""
 
     sentences: list[Sentence]  # in passage order, then text order (duplicates across passages kept)
-    ranked: list[Sentence]  # sentences of three words or more, each once, best ``rank`` first
+    ranked: list[Sentence]  # sentences of three words or more, each wording once, best ``rank`` first
     second: float | None = None  # the second encoder's best cosine among ``ranked`` across scripts, if any
 
 
@@ -113,10 +114,14 @@ def read_evidence(
 ) -> Evidence:
     """The passages' sentences (embedded by the retriever, or here when it did not), ranked for quoting.
 
-    Overlapping passages share sentences; in the ranking each counts once, under its
-    best-ranked passage. With ``cross``, when a passage is in the other script than the
-    question, every sentence ranks by its cosine + ``weight`` × the second encoder's, as the
-    retriever ranked the passages (its ``score`` stays e5's cosine, which thresholds read).
+    A sentence read more than once counts once in the ranking, under its best-ranked passage:
+    overlapping passages share sentences, articles repeat themselves (a lead paragraph restated,
+    Wikipedia's revised paragraphs in ARCD) and wire stories run in several papers word for word.
+    Quoted twice, it took the place of another sentence among the few quoted or read.
+
+    With ``cross``, when a passage is in the other script than the question, every sentence
+    ranks by its cosine + ``weight`` × the second encoder's, as the retriever ranked the passages
+    (its ``score`` stays e5's cosine, which thresholds read).
     When passages of both scripts are read, those in the question's lose ``own_script_bias``.
     Sentence vectors are read from ``stored`` where it holds them (:func:`embed_sentences`).
     """
@@ -127,10 +132,10 @@ def read_evidence(
         for s in hit.sentences or embedded[i]:
             score = float(s.vector @ query.vector)
             sentences.append(replace(s, hit_index=i, score=score, rank=score))
-    seen: set[tuple[str, int]] = set()
+    seen: set[str] = set()
     candidates = []
     for sentence in sentences:
-        key = (hits[sentence.hit_index].article_id, sentence.start)
+        key = same_wording(sentence.text)
         if counts(sentence) and key not in seen:
             seen.add(key)
             candidates.append(sentence)
@@ -148,6 +153,11 @@ def read_evidence(
         ]
     ranked = sorted(candidates, key=lambda s: -s.rank)
     return Evidence(sentences, ranked, second)
+
+
+def same_wording(text: str) -> str:
+    """What two copies of a sentence have in common: its letters as compared (``normalize``) and single spaces."""
+    return " ".join(normalize(text).split())
 
 
 def pick(ranked: list[Sentence], max_sentences: int = 3, margin: float = 0.03) -> list[Sentence]:

@@ -282,3 +282,31 @@ def test_in_an_index_holding_both_scripts_an_arabic_question_is_answered_from_th
     answerer.retriever.split_scripts, answerer.retriever.own_script_bias = False, 0.0  # as before
     before = answerer.answer(question)
     assert before.abstained or not any("308" in c.quote for c in before.citations)
+
+
+def test_a_sentence_two_articles_print_word_for_word_is_quoted_once(tmp_path, index, service_for):
+    # a wire story in two papers, and a lead sentence the first paper restates further down (as
+    # ARCD's articles restate their revised paragraphs): each copy ranks the same, and all three
+    # were quoted, in place of the sentences that say more
+    lead = "The Panthers defense gave up just 308 points, ranking sixth in the league."
+    filler = " ".join(f"The club sold {n} new season tickets in week {n}." for n in range(3, 40))
+    rows = [
+        {
+            "id": "gazette",
+            "lang": "en",
+            "text": f"{lead} Kawann Short led the team in sacks with 11.\n\n{filler}\n\n{lead}",
+        },
+        {"id": "courier", "lang": "en", "text": f"{lead} The defense also led the NFL in interceptions with 24."},
+    ]
+    (tmp_path / "wire.jsonl").write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    ingest(load_paths([tmp_path / "wire.jsonl"]), index)
+    answerer = service_for(index).answerer
+    question = "How many points did the Panthers defense give up?"
+    query = make_query(question, index.encoder)
+    hits = answerer.retriever.search(query, 5)
+    read = read_evidence(query, hits, index.encoder)
+    assert sum(s.text == lead for s in read.sentences) >= 2  # read more than once...
+    assert [s.text for s in read.ranked].count(lead) == 1  # ...ranked once
+    answer = answerer.answer(question)
+    assert not answer.abstained and answer.answer.count(lead) == 1, answer.answer
+    assert len({c.quote for c in answer.citations}) == len(answer.citations)
