@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from index.arabic import normalize
+from index.arabic import normalize, tokenize
 from index.crosslingual import CrossLingualEncoder
 from index.embeddings import Encoder
 from index.ingest import passage_sentences
@@ -44,7 +44,7 @@ class Evidence:
     """Every sentence of the passages read, and the ranked candidates for quoting."""
 
     sentences: list[Sentence]  # in passage order, then text order (duplicates across passages kept)
-    ranked: list[Sentence]  # sentences of three words or more, each wording once, best ``rank`` first
+    ranked: list[Sentence]  # sentences of three words or more saying something new, best ``rank`` first
     second: float | None = None  # the second encoder's best cosine among ``ranked`` across scripts, if any
 
 
@@ -117,7 +117,8 @@ def read_evidence(
     A sentence read more than once counts once in the ranking, under its best-ranked passage:
     overlapping passages share sentences, articles repeat themselves (a lead paragraph restated,
     Wikipedia's revised paragraphs in ARCD) and wire stories run in several papers word for word.
-    Quoted twice, it took the place of another sentence among the few quoted or read.
+    Quoted twice, it took the place of another sentence among the few quoted or read. So does a
+    sentence whose words a better-ranked one holds (:func:`distinct`).
 
     With ``cross``, when a passage is in the other script than the question, every sentence
     ranks by its cosine + ``weight`` × the second encoder's, as the retriever ranked the passages
@@ -151,8 +152,30 @@ def read_evidence(
             replace(s, rank=s.rank - own_script_penalty(query, hits[s.hit_index], both, own_script_bias))
             for s in candidates
         ]
-    ranked = sorted(candidates, key=lambda s: -s.rank)
+    ranked = distinct(sorted(candidates, key=lambda s: -s.rank))
     return Evidence(sentences, ranked, second)
+
+
+NEW_WORDS = 0.1  # a sentence with no more than this share of content words of its own repeats a better one
+
+
+def distinct(ranked: list[Sentence]) -> list[Sentence]:
+    """``ranked`` (best first) without the sentences that say nothing a better-ranked one does not.
+
+    A sentence goes when a better-ranked one holds all its content words (``tokenize``) but
+    ``NEW_WORDS`` of them (none, below ten words): a revised copy of a paragraph's sentence, the
+    same wire report with its source dropped. Below ten content words, one new word (a name, a
+    number) keeps it.
+    """
+    kept: list[Sentence] = []
+    held: list[set[str]] = []
+    for sentence in ranked:
+        words = set(tokenize(sentence.text))
+        if any(len(words - other) <= NEW_WORDS * len(words) for other in held):
+            continue
+        kept.append(sentence)
+        held.append(words)
+    return kept
 
 
 def same_wording(text: str) -> str:

@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 from index.ingest import ingest
@@ -9,9 +10,9 @@ from index.loaders import load_paths
 from qa.answer import Answerer
 from qa.calibration import Calibration
 from qa.errors import BadQuestion
-from qa.evidence import read_evidence
+from qa.evidence import distinct, read_evidence
 from qa.query import make_query, refers_back
-from qa.types import Final, Status, Token
+from qa.types import Final, Sentence, Status, Token
 from tests.conftest import SEED, TOWN
 
 
@@ -310,3 +311,16 @@ def test_a_sentence_two_articles_print_word_for_word_is_quoted_once(tmp_path, in
     answer = answerer.answer(question)
     assert not answer.abstained and answer.answer.count(lead) == 1, answer.answer
     assert len({c.quote for c in answer.citations}) == len(answer.citations)
+
+
+def test_a_sentence_whose_words_a_better_one_holds_is_not_read_again():
+    # ARCD's articles hold Wikipedia's revised paragraphs: the same lead with a gloss added or dropped
+    texts = [
+        "Albert Einstein (14 March 1879 - 18 April 1955) was a German-born theoretical physicist.",
+        "Albert Einstein (German: Albert Einstein) (14 March 1879 - 18 April 1955) was a German-born physicist.",
+        "Einstein was a German-born physicist.",
+        "Albert Einstein died in Princeton on 18 April 1955.",  # two new words: a fact of its own
+        "Einstein was a Swiss-born physicist.",  # one new word in a short sentence
+    ]
+    ranked = [Sentence(0, t, 0, len(t), np.zeros(2), 0.9 - i / 100, 0.9 - i / 100) for i, t in enumerate(texts)]
+    assert [s.text for s in distinct(ranked)] == [texts[0], texts[3], texts[4]]
