@@ -18,7 +18,7 @@ from index.embeddings import Encoder
 from index.ingest import passage_sentences
 from index.store import SentenceVectors
 from prompts import message
-from qa.news import attribution
+from qa.news import attribution, report_day
 from qa.query import Query, crosses_scripts
 from qa.types import Citation, Hit, Sentence
 
@@ -114,11 +114,12 @@ def read_evidence(
 ) -> Evidence:
     """The passages' sentences (embedded by the retriever, or here when it did not), ranked for quoting.
 
-    A sentence read more than once counts once in the ranking, under its best-ranked passage:
-    overlapping passages share sentences, articles repeat themselves (a lead paragraph restated,
-    Wikipedia's revised paragraphs in ARCD) and wire stories run in several papers word for word.
-    Quoted twice, it took the place of another sentence among the few quoted or read. So does a
-    sentence whose words a better-ranked one holds (:func:`distinct`).
+    A sentence read more than once counts once in the ranking, under its best-ranked passage
+    (the newest dated one, when the copies are word for word): overlapping passages share
+    sentences, articles repeat themselves (a lead paragraph restated, Wikipedia's revised
+    paragraphs in ARCD) and wire stories run in several papers word for word. Quoted twice, it
+    took the place of another sentence among the few quoted or read. So does a sentence whose
+    words a better-ranked one holds (:func:`distinct`).
 
     With ``cross``, when a passage is in the other script than the question, every sentence
     ranks by its cosine + ``weight`` × the second encoder's, as the retriever ranked the passages
@@ -133,13 +134,18 @@ def read_evidence(
         for s in hit.sentences or embedded[i]:
             score = float(s.vector @ query.vector)
             sentences.append(replace(s, hit_index=i, score=score, rank=score))
-    seen: set[str] = set()
-    candidates = []
+    copy: dict[str, int] = {}  # a wording → its place in candidates
+    candidates: list[Sentence] = []
     for sentence in sentences:
+        if not counts(sentence):
+            continue
         key = same_wording(sentence.text)
-        if counts(sentence) and key not in seen:
-            seen.add(key)
+        if key not in copy:
+            copy[key] = len(candidates)
             candidates.append(sentence)
+        elif report_day(hits[sentence.hit_index]) > report_day(hits[candidates[copy[key]].hit_index]):
+            # the newest report that prints it, as by_time would have put first (same words, same score)
+            candidates[copy[key]] = sentence
     second = None
     if cross is not None and candidates and any(crosses_scripts(query, hit) for hit in hits):
         cosines = cross_cosines(cross, query, [s.text for s in candidates])

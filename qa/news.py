@@ -123,8 +123,8 @@ def by_time(
     n = sum(s.rank >= ranked[0].rank - margin for s in ranked)  # ranked is sorted: they are its first n
     answering, rest = list(ranked[:n]), ranked[n:]
     if when.kind == "present":  # dated reports on the question's topic newest first, in the places they held
-        slots = [i for i, s in enumerate(answering) if _day(hits[s.hit_index]) and on_topic(s, question)]
-        dated = sorted((answering[i] for i in slots), key=lambda s: -_day(hits[s.hit_index]))
+        slots = [i for i, s in enumerate(answering) if report_day(hits[s.hit_index]) and on_topic(s, question)]
+        dated = sorted((answering[i] for i in slots), key=lambda s: -report_day(hits[s.hit_index]))
         for i, s in zip(slots, dated):
             answering[i] = s
         return answering + rest
@@ -144,7 +144,7 @@ def on_topic(sentence: Sentence, question: str) -> bool:
     return len(asked & set(tokenize(sentence.text))) >= max(1, (len(asked) + 1) // 2)
 
 
-def _day(hit: Hit) -> int:
+def report_day(hit: Hit) -> int:
     """The article's date as a number to sort by (a month counts as its first day); 0 when undated."""
     p = article_period(hit)
     return p.first if p is not None else 0
@@ -152,7 +152,7 @@ def _day(hit: Hit) -> int:
 
 def newest_first(sentences: list[Sentence], hits: list[Hit]) -> list[Sentence]:
     """``sentences`` with the newest article's first (stable; undated last)."""
-    return sorted(sentences, key=lambda s: -_day(hits[s.hit_index]))
+    return sorted(sentences, key=lambda s: -report_day(hits[s.hit_index]))
 
 
 def shown_date(date: str, lang: str) -> str:
@@ -232,7 +232,7 @@ def other_reports(
     hold half of the question's words (:func:`on_topic`), report on the same thing as a cited
     sentence (:func:`same_topic`) and differ from every cited sentence it shares the topic with.
     """
-    cited = [s for s in cited if _day(hits[s.hit_index])]  # an undated sentence is set against nothing
+    cited = [s for s in cited if report_day(hits[s.hit_index])]  # an undated sentence is set against nothing
     if not cited:
         return []
     articles = {hits[s.hit_index].article_id for s in cited}
@@ -243,7 +243,7 @@ def other_reports(
         hit = hits[s.hit_index]
         if s.score < floor or hit.similarity < topic or hit.article_id in articles or hit.article_id in found:
             continue
-        if not _day(hit) or not on_topic(s, question):
+        if not report_day(hit) or not on_topic(s, question):
             continue
         related = [c for c in cited if same_topic(c, s, question)]
         if related and all(differ(c, s, question, answer) for c in related):
