@@ -33,7 +33,7 @@ from bench._report import DEFAULT_REPORT, NEWS, SHARED, command, machine, table,
 from bench._reverse import english_holdout, reverse_holdout  # noqa: E402
 from index.arabic import tokenize  # noqa: E402
 from index.dates import states_number  # noqa: E402
-from qa.calibration import NUMBER_WEIGHT, Calibration, calibration_for, coverage  # noqa: E402
+from qa.calibration import COVERAGE_WEIGHT, NUMBER_WEIGHT, Calibration, calibration_for, coverage  # noqa: E402
 from qa.engine import build_answerer  # noqa: E402
 from qa.evaluate import (  # noqa: E402
     build_index,
@@ -52,6 +52,14 @@ from qa.query import (
 
 KINDS = ("answerable", "absent", "nearmiss")
 Signals = dict[str, float | bool | str]
+
+
+def _fuzzy_rule(r: Signals) -> float:
+    """The shipped one-script score: passage + sentence + 0.2 fuzzy coverage − 0.05 number missing."""
+    cosines = float(r["passage"]) + float(r["sentence"])
+    return cosines + COVERAGE_WEIGHT * float(r["fuzzy"]) - NUMBER_WEIGHT * float(r["number_missing"])
+
+
 RULES: dict[str, Callable[[Signals], float]] = {
     "passage": lambda r: float(r["passage"]),
     "sentence": lambda r: float(r["sentence"]),
@@ -86,6 +94,19 @@ RULES: dict[str, Callable[[Signals], float]] = {
             - NUMBER_WEIGHT * float(r["number_missing"])
         )
         for w in (0.1, 0.2)
+    },
+    # where the question's words are (2026-12-08): measured, not shipped (docs/benchmarks.md "answerability")
+    **{
+        f"… + 0.2 fuzzy coverage − 0.05 number missing − {w} rarest word in no hit": lambda r, w=w: (
+            _fuzzy_rule(r) - w * (1.0 - float(r["rare_any"]))
+        )
+        for w in (0.02, 0.05, 0.1)
+    },
+    **{
+        f"… + 0.2 fuzzy coverage − 0.05 number missing + {w} best sentence's coverage": lambda r, w=w: (
+            _fuzzy_rule(r) + w * float(r["sentence_fuzzy"])
+        )
+        for w in (0.05, 0.1)
     },
     "second encoder": lambda r: float(r["use"]),
     **{
@@ -140,6 +161,7 @@ def signals(name: str, distractors: int, limit: int, data_dir: Path, smoke: bool
                     "fuzzy_any": coverage(query.text, " ".join(h.text for h in hits), idf, fuzzy=True) if hits else 0.0,
                     **_relative(query.text, hits, lexical.idf if lexical else None),
                     **_typed(query.text, evidence.ranked if evidence else []),
+                    **_focus(query.text, hits, evidence.ranked if evidence else [], idf),
                 }
             )
     return out
@@ -163,6 +185,23 @@ def _relative(question: str, hits: list, idf: Callable[[list[str]], dict[str, fl
     rare_any = float(rarest is not None and any(rarest in set(tokenize(h.text)) for h in hits))
     same = sum(h.article_id == hits[0].article_id for h in hits) / len(hits)
     return {"gap": gap, "rare": rare, "rare_any": rare_any, "same_article": same}
+
+
+def _focus(question: str, hits: list, ranked: list, idf: Callable[[list[str]], dict[str, float]] | None) -> Signals:
+    """Where the question's words are, counted as the shipped coverage counts them (a letter off held).
+
+    ``rare_any``: whether some hit holds the question's rarest word (highest idf; a word no
+    passage holds is the rarest); ``sentence_fuzzy``: the coverage of the best sentence alone.
+    """
+    asked = list(dict.fromkeys(tokenize(question)))
+    if not hits or not asked or idf is None:
+        return {"rare_any": 0.0, "sentence_fuzzy": 0.0}
+    weights = idf(asked)
+    rarest = max(weights, key=lambda t: weights[t])
+    return {
+        "rare_any": coverage(rarest, " ".join(h.text for h in hits), None, fuzzy=True),
+        "sentence_fuzzy": coverage(question, ranked[0].text, idf, fuzzy=True) if ranked else 0.0,
+    }
 
 
 def _typed(question: str, ranked: list) -> Signals:
@@ -253,7 +292,9 @@ def main() -> None:
         "*coverage*: share of the question's BM25 idf weight whose words the best passage holds (it counts "
         "within one script only); *fuzzy coverage*: the same, a word of 5 letters or more held when it and a "
         "passage word become one by dropping a letter from each (what the shipped rule counts); *of all hits*: "
-        "fuzzy coverage of the five hits together; *number missing*: the question asks for a number or a date "
+        "fuzzy coverage of the five hits together; *rarest word in no hit*: the question's word of highest idf "
+        "(fuzzy) is in none of the five hits; *best sentence's coverage*: fuzzy coverage of the best "
+        "sentence alone; *number missing*: the question asks for a number or a date "
         "and the best sentence states none; *second encoder*: the best evidence sentence's cosine under "
         "USE multilingual v3. Cells: answered (of answerable), refused (of absent), refused (of near-miss).\n\n"
         f"{result}\n\nReproduce: `{command()}`",
