@@ -33,6 +33,7 @@ from bench._report import DEFAULT_REPORT, NEWS, SHARED, command, machine, table,
 from bench._reverse import english_holdout, reverse_holdout  # noqa: E402
 from index.arabic import tokenize  # noqa: E402
 from index.dates import states_number  # noqa: E402
+from index.translit import arabic_keys, name_keys  # noqa: E402
 from qa.calibration import COVERAGE_WEIGHT, NUMBER_WEIGHT, Calibration, calibration_for, coverage  # noqa: E402
 from qa.engine import build_answerer  # noqa: E402
 from qa.evaluate import (  # noqa: E402
@@ -45,6 +46,8 @@ from qa.evaluate import (  # noqa: E402
 )
 from qa.evidence import read_evidence  # noqa: E402
 from qa.query import (
+    ARABIC_SCRIPT_LANGS,  # noqa: E402
+    Query,  # noqa: E402
     asks_number,  # noqa: E402
     crosses_scripts,  # noqa: E402
     make_queries,  # noqa: E402
@@ -109,6 +112,13 @@ RULES: dict[str, Callable[[Signals], float]] = {
         for w in (0.05, 0.1)
     },
     "second encoder": lambda r: float(r["use"]),
+    # across scripts, names stand in for words (2026-12-08, shipped at 0.02)
+    **{
+        f"passage + sentence + 0.15 second encoder − {w} × names the passage lacks": lambda r, w=w: (
+            float(r["passage"]) + float(r["sentence"]) + 0.15 * float(r["use"]) - w * _names_missing(r)
+        )
+        for w in (0.01, 0.02, 0.05, 0.1)
+    },
     **{
         f"passage + sentence + {w} second encoder": lambda r, w=w: (
             float(r["passage"]) + float(r["sentence"]) + w * float(r["use"])
@@ -162,6 +172,7 @@ def signals(name: str, distractors: int, limit: int, data_dir: Path, smoke: bool
                     **_relative(query.text, hits, lexical.idf if lexical else None),
                     **_typed(query.text, evidence.ranked if evidence else []),
                     **_focus(query.text, hits, evidence.ranked if evidence else [], idf),
+                    **_names(query, hits),
                 }
             )
     return out
@@ -201,6 +212,25 @@ def _focus(question: str, hits: list, ranked: list, idf: Callable[[list[str]], d
     return {
         "rare_any": coverage(rarest, " ".join(h.text for h in hits), None, fuzzy=True),
         "sentence_fuzzy": coverage(question, ranked[0].text, idf, fuzzy=True) if ranked else 0.0,
+    }
+
+
+def _names(query: Query, hits: list) -> Signals:
+    """Across scripts, what words cannot tell: the share of a Latin-script question's names (and numbers)
+    that the most similar Arabic-script passage spells (``name_keys``, ``arabic_keys``), and that some hit spells.
+
+    ``names``: how many the question has (0: no signal).
+    """
+    keys = set() if query.arabic else name_keys(query.text)
+    arabic = [h for h in hits if h.lang in ARABIC_SCRIPT_LANGS]
+    if not keys or not arabic:
+        return {"names": float(len(keys)), "names_best": 0.0, "names_any": 0.0}
+    best = max(arabic, key=lambda h: h.similarity)
+    spelled = set().union(*(arabic_keys(h.text) for h in arabic))
+    return {
+        "names": float(len(keys)),
+        "names_best": len(keys & arabic_keys(best.text)) / len(keys),
+        "names_any": len(keys & spelled) / len(keys),
     }
 
 
@@ -294,7 +324,10 @@ def main() -> None:
         "passage word become one by dropping a letter from each (what the shipped rule counts); *of all hits*: "
         "fuzzy coverage of the five hits together; *rarest word in no hit*: the question's word of highest idf "
         "(fuzzy) is in none of the five hits; *best sentence's coverage*: fuzzy coverage of the best "
-        "sentence alone; *number missing*: the question asks for a number or a date "
+        "sentence alone; *names the passage lacks*: the share of a Latin-script question's names and numbers "
+        "(capitalised words, digits) the most similar Arabic-script passage does not spell (index/translit.py), "
+        "what the shipped rule across scripts counts since 2026-12-08; *number missing*: the question asks for "
+        "a number or a date "
         "and the best sentence states none; *second encoder*: the best evidence sentence's cosine under "
         "USE multilingual v3. Cells: answered (of answerable), refused (of absent), refused (of near-miss).\n\n"
         f"{result}\n\nReproduce: `{command()}`",
@@ -309,7 +342,13 @@ def _shipped(calibration: Calibration) -> Callable[[Signals], bool]:
         float(r["fuzzy"]),
         float(r["use"]) if r["across"] and float(r["use"]) > -1.0 else None,
         number_missing=bool(r["number_missing"]),
+        names_missing=_names_missing(r),
     )
+
+
+def _names_missing(r: Signals) -> float:
+    """What the answerer counts across scripts: the share of a Latin-script question's names its passage lacks."""
+    return (1.0 - float(r["names_best"])) if r["across"] and float(r["names"]) > 0 else 0.0
 
 
 if __name__ == "__main__":

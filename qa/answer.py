@@ -24,7 +24,7 @@ from typing import Any
 from index.dates import date_words, states_number
 from index.embeddings import Encoder
 from prompts import message
-from qa.calibration import Calibration, coverage
+from qa.calibration import Calibration, coverage, names_missing
 from qa.citations import Verdict, verify
 from qa.errors import BadRequest, ModelFailed, NothingIndexed
 from qa.evidence import Evidence, extractive_answer, holds_both_scripts, own_script_penalty, pick, read_evidence
@@ -169,11 +169,14 @@ class Answerer:
         lexical = self.retriever.lexical
         covered = coverage(query.text, first.text, lexical.idf if lexical is not None else None, given, fuzzy=True)
         second = evidence.second if across else None
+        missing = names_missing(query.text, best.text, given) if across and not query.arabic else 0.0
         # the one-script rule was fitted and confirmed on Arabic about Arabic and English about
         # English; two languages in Latin script (a French question, English articles) keep the
         # passage rule they had: e5 scores across languages lower, and no set here measures it
         one_script = not across and (query.arabic or best.lang == query.lang)
-        return self.calibration.answerable(one_script, best.similarity, sentence, covered, second, number_missing)
+        return self.calibration.answerable(
+            one_script, best.similarity, sentence, covered, second, number_missing, names_missing=missing
+        )
 
     def _search(
         self, query: Query, history: Sequence[Turn], where: dict[str, Any] | None, k: int
