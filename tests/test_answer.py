@@ -202,9 +202,9 @@ def judged_over_panthers(tmp_path, index, service_for, questions):
     judged = []
 
     class Spy(Calibration):
-        def answerable(self, one_script, passage, sentence, coverage, second=None, number_missing=False):
+        def answerable(self, one_script, passage, sentence, coverage, second=None, number_missing=False, **more):
             judged.append((coverage, number_missing))
-            return super().answerable(one_script, passage, sentence, coverage, second, number_missing)
+            return super().answerable(one_script, passage, sentence, coverage, second, number_missing, **more)
 
     answerer.calibration = Spy()
     for question in questions:
