@@ -111,6 +111,9 @@ RULES: dict[str, Callable[[Signals], float]] = {
         )
         for w in (0.05, 0.1)
     },
+    "… + 0.2 fuzzy coverage − 0.05 number missing + 0.05 best sentence's unweighted coverage": lambda r: (
+        _fuzzy_rule(r) + 0.05 * float(r["sentence_plain"])
+    ),
     "second encoder": lambda r: float(r["use"]),
     # across scripts, names stand in for words (2026-12-08, shipped at 0.02)
     **{
@@ -202,16 +205,19 @@ def _focus(question: str, hits: list, ranked: list, idf: Callable[[list[str]], d
     """Where the question's words are, counted as the shipped coverage counts them (a letter off held).
 
     ``rare_any``: whether some hit holds the question's rarest word (highest idf; a word no
-    passage holds is the rarest); ``sentence_fuzzy``: the coverage of the best sentence alone.
+    passage holds is the rarest); ``sentence_fuzzy``: the coverage of the best sentence alone;
+    ``sentence_plain``: the same with every word weighted alike (the relation asked, "born",
+    "area", weighs as much as the topic's name).
     """
     asked = list(dict.fromkeys(tokenize(question)))
     if not hits or not asked or idf is None:
-        return {"rare_any": 0.0, "sentence_fuzzy": 0.0}
+        return {"rare_any": 0.0, "sentence_fuzzy": 0.0, "sentence_plain": 0.0}
     weights = idf(asked)
     rarest = max(weights, key=lambda t: weights[t])
     return {
         "rare_any": coverage(rarest, " ".join(h.text for h in hits), None, fuzzy=True),
         "sentence_fuzzy": coverage(question, ranked[0].text, idf, fuzzy=True) if ranked else 0.0,
+        "sentence_plain": coverage(question, ranked[0].text, None, fuzzy=True) if ranked else 0.0,
     }
 
 
@@ -324,7 +330,8 @@ def main() -> None:
         "passage word become one by dropping a letter from each (what the shipped rule counts); *of all hits*: "
         "fuzzy coverage of the five hits together; *rarest word in no hit*: the question's word of highest idf "
         "(fuzzy) is in none of the five hits; *best sentence's coverage*: fuzzy coverage of the best "
-        "sentence alone; *names the passage lacks*: the share of a Latin-script question's names and numbers "
+        "sentence alone (*unweighted*: every question word counts alike); *names the passage lacks*: the "
+        "share of a Latin-script question's names and numbers "
         "(capitalised words, digits) the most similar Arabic-script passage does not spell (index/translit.py), "
         "what the shipped rule across scripts counts since 2026-12-08; *number missing*: the question asks for "
         "a number or a date "
