@@ -349,7 +349,7 @@ def _shipped(calibration: Calibration) -> Callable[[Signals], bool]:
         float(r["fuzzy"]),
         float(r["use"]) if r["across"] and float(r["use"]) > -1.0 else None,
         number_missing=bool(r["number_missing"]),
-        names_missing=_names_missing(r),
+        names_missing=None if r["arabic"] else _names_missing(r),
     )
 
 

@@ -169,7 +169,7 @@ class Answerer:
         lexical = self.retriever.lexical
         covered = coverage(query.text, first.text, lexical.idf if lexical is not None else None, given, fuzzy=True)
         second = evidence.second if across else None
-        missing = names_missing(query.text, best.text, given) if across and not query.arabic else 0.0
+        missing = names_missing(query.text, best.text, given) if across and not query.arabic else None
         # the one-script rule was fitted and confirmed on Arabic about Arabic and English about
         # English; two languages in Latin script (a French question, English articles) keep the
         # passage rule they had: e5 scores across languages lower, and no set here measures it

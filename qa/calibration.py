@@ -6,8 +6,9 @@ language), the best passage's cosine + the best sentence's cosine + 0.2 × how m
 question's weight (BM25 idf) the best passage holds, a word a letter off counted as held (less
 0.05 when the question asks for a number or a date the best sentence does not state), against
 ``min_answer_one_script``; in two scripts (words cannot be looked up across them), the two
-cosines + 0.15 × the second encoder's best sentence cosine (less 0.02 × the share of a
-Latin-script question's names the passage does not spell) against ``min_answer_other``;
+cosines + 0.15 × the second encoder's best sentence cosine against ``min_answer_other`` (for a
+Latin-script question, less 0.02 × the share of its names the passage does not spell, against
+``min_answer_named``);
 otherwise (two scripts without the second encoder, two languages of Latin script) the best
 passage's cosine against ``min_similarity_other``. Citation checking compares answer
 sentences with their passages' sentences against ``support``. They were fitted for one model
@@ -51,7 +52,8 @@ class Calibration:
     min_similarity_other: float = 0.77
     support_arabic: float = 0.87
     support_other: float = 0.84
-    min_answer_other: float = 1.585
+    min_answer_other: float = 1.59
+    min_answer_named: float = 1.585  # across scripts, when the question's names can be read (Latin script)
     fitted: str = ""  # how and where; "" when these are defaults for an uncalibrated model
 
     def answerable(
@@ -62,7 +64,7 @@ class Calibration:
         coverage: float,
         second: float | None = None,
         number_missing: bool = False,
-        names_missing: float = 0.0,
+        names_missing: float | None = None,
     ) -> bool:
         """Whether the articles are taken to answer, from the best passage's and sentence's cosines.
 
@@ -77,15 +79,19 @@ class Calibration:
         ``min_answer_other``; without it, the passage's cosine alone. ``number_missing``: the
         question asks for a number or a date ("how many…", «متى…») and the best sentence states
         none; within one script it costs NUMBER_WEIGHT. ``names_missing``: across scripts, the
-        share of the question's names and numbers the passage does not spell (:func:`names_missing`);
-        it costs NAMES_WEIGHT × that share.
+        share of a Latin-script question's names and numbers the passage does not spell
+        (:func:`names_missing`); it costs NAMES_WEIGHT × that share, against ``min_answer_named``.
+        None when the question's names cannot be read (Arabic script has no capitals): then
+        ``min_answer_other``, fitted without them, as before.
         """
         if one_script:
             score = passage + sentence + COVERAGE_WEIGHT * coverage - NUMBER_WEIGHT * number_missing
             return score >= self.min_answer_one_script
         if second is not None:
-            score = passage + sentence + SECOND_WEIGHT * second - NAMES_WEIGHT * names_missing
-            return score >= self.min_answer_other
+            score = passage + sentence + SECOND_WEIGHT * second
+            if names_missing is None:
+                return score >= self.min_answer_other
+            return score - NAMES_WEIGHT * names_missing >= self.min_answer_named
         return passage >= self.min_similarity_other
 
     def support(self, arabic: bool) -> float:
