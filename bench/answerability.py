@@ -33,8 +33,15 @@ from bench._report import DEFAULT_REPORT, NEWS, SHARED, command, machine, table,
 from bench._reverse import english_holdout, reverse_holdout  # noqa: E402
 from index.arabic import tokenize  # noqa: E402
 from index.dates import states_number  # noqa: E402
-from index.translit import arabic_keys, name_keys  # noqa: E402
-from qa.calibration import COVERAGE_WEIGHT, NUMBER_WEIGHT, Calibration, calibration_for, coverage  # noqa: E402
+from index.translit import name_keys  # noqa: E402
+from qa.calibration import (  # noqa: E402
+    COVERAGE_WEIGHT,
+    NUMBER_WEIGHT,
+    Calibration,
+    calibration_for,
+    coverage,
+    names_missing,
+)
 from qa.engine import build_answerer  # noqa: E402
 from qa.evaluate import (  # noqa: E402
     build_index,
@@ -101,7 +108,7 @@ RULES: dict[str, Callable[[Signals], float]] = {
     # where the question's words are (2026-12-08): measured, not shipped (docs/benchmarks.md "answerability")
     **{
         f"… + 0.2 fuzzy coverage − 0.05 number missing − {w} rarest word in no hit": lambda r, w=w: (
-            _fuzzy_rule(r) - w * (1.0 - float(r["rare_any"]))
+            _fuzzy_rule(r) - w * (1.0 - float(r["rare_any_fuzzy"]))
         )
         for w in (0.02, 0.05, 0.1)
     },
@@ -174,7 +181,7 @@ def signals(name: str, distractors: int, limit: int, data_dir: Path, smoke: bool
                     "fuzzy_any": coverage(query.text, " ".join(h.text for h in hits), idf, fuzzy=True) if hits else 0.0,
                     **_relative(query.text, hits, lexical.idf if lexical else None),
                     **_typed(query.text, evidence.ranked if evidence else []),
-                    **_focus(query.text, hits, evidence.ranked if evidence else [], idf),
+                    **_focus(query.text, evidence.ranked if evidence else [], idf),
                     **_names(query, hits),
                 }
             )
@@ -185,11 +192,13 @@ def _relative(question: str, hits: list, idf: Callable[[list[str]], dict[str, fl
     """Signals read against the rest of the results, not one absolute cosine (the issue's method 4).
 
     ``gap``: the best passage's cosine above the median of the other hits'; ``rare``: whether the
-    best-ranked passage holds the question's rarest word (highest idf); ``rare_any``: whether any hit
-    does; ``same_article``: the share of hits from the best-ranked passage's article.
+    best-ranked passage holds the question's rarest word (highest idf; a word no passage holds is
+    the rarest); ``rare_any``: whether any hit does; ``rare_any_fuzzy``: the same, a word a letter
+    off held (as the shipped coverage counts it); ``same_article``: the share of hits from the
+    best-ranked passage's article.
     """
     if not hits:
-        return {"gap": 0.0, "rare": 0.0, "rare_any": 0.0, "same_article": 0.0}
+        return {"gap": 0.0, "rare": 0.0, "rare_any": 0.0, "rare_any_fuzzy": 0.0, "same_article": 0.0}
     sims = sorted((h.similarity for h in hits), reverse=True)
     gap = sims[0] - float(np.median(sims[1:])) if len(sims) > 1 else 0.0
     asked = list(dict.fromkeys(tokenize(question)))
@@ -197,33 +206,29 @@ def _relative(question: str, hits: list, idf: Callable[[list[str]], dict[str, fl
     rarest = max(weights, key=lambda t: weights[t]) if weights else None
     rare = float(rarest is not None and rarest in set(tokenize(hits[0].text)))
     rare_any = float(rarest is not None and any(rarest in set(tokenize(h.text)) for h in hits))
+    every = " ".join(h.text for h in hits)
+    rare_fuzzy = coverage(rarest, every, None, fuzzy=True) if rarest is not None else 0.0
     same = sum(h.article_id == hits[0].article_id for h in hits) / len(hits)
-    return {"gap": gap, "rare": rare, "rare_any": rare_any, "same_article": same}
+    return {"gap": gap, "rare": rare, "rare_any": rare_any, "rare_any_fuzzy": rare_fuzzy, "same_article": same}
 
 
-def _focus(question: str, hits: list, ranked: list, idf: Callable[[list[str]], dict[str, float]] | None) -> Signals:
-    """Where the question's words are, counted as the shipped coverage counts them (a letter off held).
+def _focus(question: str, ranked: list, idf: Callable[[list[str]], dict[str, float]] | None) -> Signals:
+    """How much of the question the best sentence holds, counted as the shipped coverage counts (a letter off held).
 
-    ``rare_any``: whether some hit holds the question's rarest word (highest idf; a word no
-    passage holds is the rarest); ``sentence_fuzzy``: the coverage of the best sentence alone;
-    ``sentence_plain``: the same with every word weighted alike (the relation asked, "born",
-    "area", weighs as much as the topic's name).
+    ``sentence_fuzzy``: weighted by idf; ``sentence_plain``: every word weighted alike (the
+    relation asked, "born", "area", weighs as much as the topic's name).
     """
-    asked = list(dict.fromkeys(tokenize(question)))
-    if not hits or not asked or idf is None:
-        return {"rare_any": 0.0, "sentence_fuzzy": 0.0, "sentence_plain": 0.0}
-    weights = idf(asked)
-    rarest = max(weights, key=lambda t: weights[t])
+    if not ranked or idf is None:
+        return {"sentence_fuzzy": 0.0, "sentence_plain": 0.0}
     return {
-        "rare_any": coverage(rarest, " ".join(h.text for h in hits), None, fuzzy=True),
-        "sentence_fuzzy": coverage(question, ranked[0].text, idf, fuzzy=True) if ranked else 0.0,
-        "sentence_plain": coverage(question, ranked[0].text, None, fuzzy=True) if ranked else 0.0,
+        "sentence_fuzzy": coverage(question, ranked[0].text, idf, fuzzy=True),
+        "sentence_plain": coverage(question, ranked[0].text, None, fuzzy=True),
     }
 
 
 def _names(query: Query, hits: list) -> Signals:
     """Across scripts, what words cannot tell: the share of a Latin-script question's names (and numbers)
-    that the most similar Arabic-script passage spells (``name_keys``, ``arabic_keys``), and that some hit spells.
+    that the most similar Arabic-script passage spells (``qa.calibration.names_missing``), and that some hit spells.
 
     ``names``: how many the question has (0: no signal).
     """
@@ -232,11 +237,10 @@ def _names(query: Query, hits: list) -> Signals:
     if not keys or not arabic:
         return {"names": float(len(keys)), "names_best": 0.0, "names_any": 0.0}
     best = max(arabic, key=lambda h: h.similarity)
-    spelled = set().union(*(arabic_keys(h.text) for h in arabic))
-    return {
+    return {  # what the answerer counts (names_missing), on the best passage and on all of them
         "names": float(len(keys)),
-        "names_best": len(keys & arabic_keys(best.text)) / len(keys),
-        "names_any": len(keys & spelled) / len(keys),
+        "names_best": 1.0 - names_missing(query.text, best.text),
+        "names_any": 1.0 - names_missing(query.text, " ".join(h.text for h in arabic)),
     }
 
 
